@@ -1,0 +1,93 @@
+"""One exception tree. Every message names the file (when there is one) and says what to do.
+
+Catch :class:`VragError` to handle anything vrag raises on purpose; the subclasses tell the stage.
+Never match on message text: use the class and its attributes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "CorruptVideoError",
+    "DecodeError",
+    "MediaError",
+    "ModelUnavailableError",
+    "NoVideoStreamError",
+    "NotAVideoError",
+    "UnknownNameError",
+    "VideoNotFoundError",
+    "VragError",
+]
+
+
+class VragError(Exception):
+    """Root of every error vrag raises on purpose."""
+
+
+class ConfigError(VragError, ValueError):
+    """A setting, option or argument is invalid."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A registry name (encoder, chunker, shot detector, ...) does not exist.
+
+    Attributes:
+        kind: what was looked up, e.g. ``"shot detector"``.
+        name: the name asked for.
+        suggestions: close matches among the registered names.
+    """
+
+    def __init__(self, kind: str, name: str, suggestions: list[str], available: list[str]) -> None:
+        self.kind, self.name, self.suggestions = kind, name, suggestions
+        hint = f" Did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"unknown {kind} {name!r}.{hint} Registered: {', '.join(available) or 'none'}."
+        )
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ModelUnavailableError(VragError):
+    """A model's weights (or an optional package it needs) are not available here."""
+
+
+class MediaError(VragError):
+    """A file could not be used as a video. ``path`` names it; the message says what to do."""
+
+    fix = "check the file plays in a video player, or re-encode it: ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4"
+
+    def __init__(self, path: str | Path, problem: str, fix: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}; {fix or self.fix}")
+
+
+class VideoNotFoundError(MediaError, FileNotFoundError):
+    """The path does not exist, or is a directory where a file was expected."""
+
+    fix = "check the path (quote it if it has spaces), or pass a folder to scan it"
+
+
+class NotAVideoError(MediaError):
+    """The file is not a video at all: empty, text, a still image, or an unknown format."""
+
+    fix = "pass a video file (mp4, mkv, webm, mov, avi, ...); images and other files are not indexed"
+
+
+class NoVideoStreamError(NotAVideoError):
+    """The container has no video stream (for example an audio-only file)."""
+
+    fix = "pass a file with a video track; audio-only files are not indexed as video"
+
+
+class CorruptVideoError(MediaError):
+    """The file claims to be a video but is truncated or damaged."""
+
+    fix = "re-download or re-encode it: ffmpeg -err_detect ignore_err -i IN -c:v libx264 OUT.mp4"
+
+
+class DecodeError(MediaError):
+    """Frames could not be decoded at the requested times."""

@@ -1,0 +1,93 @@
+"""Plain data handed from stage to stage. All frozen; all times are seconds from presentation timestamps.
+
+Times are measured from the start of the file as a player shows it: the first frame of a video whose
+container starts at a non-zero timestamp is at ``0.0`` (see ``VideoSource.start_time`` for the offset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+__all__ = ["Cue", "Frames", "Segment", "Shot", "StreamInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """A non-video stream of a container (audio or subtitles)."""
+
+    index: int
+    kind: Literal["audio", "subtitle"]
+    codec: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frames:
+    """Decoded frames and the exact presentation time of each.
+
+    Attributes:
+        data: uint8 array ``[N, H, W, 3]`` (RGB).
+        times: float64 ``[N]`` seconds, from each frame's PTS.
+        indices: int64 ``[N]`` frame numbers in presentation order (a secondary key; trust ``times``).
+    """
+
+    data: np.ndarray
+    times: np.ndarray
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A piece of timed text: a subtitle line, an ASR sentence, or on-screen text."""
+
+    start: float
+    end: float
+    text: str
+    source: Literal["subtitle", "asr", "ocr"] = "subtitle"
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """A run of frames between two cuts. ``end`` is exclusive (the next shot's ``start``)."""
+
+    start: float
+    end: float
+    start_frame: int
+    end_frame: int
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A meaningful piece of a video: one or more shots, with the text spoken or shown inside it.
+
+    Attributes:
+        video_id: content hash of the source file.
+        start: seconds, inclusive.
+        end: seconds, exclusive (the next segment's ``start``).
+        shots: the shots (or pieces of a long shot) this segment covers, in order.
+        keyframes: representative times inside the segment (one per shot, at least one).
+        text: transcript and on-screen text whose time falls inside the segment.
+        cues: the cues behind ``text``.
+    """
+
+    video_id: str
+    start: float
+    end: float
+    shots: tuple[Shot, ...]
+    keyframes: tuple[float, ...]
+    text: str = ""
+    cues: tuple[Cue, ...] = field(default=())
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
