@@ -16,6 +16,7 @@ __all__ = [
     "ModelUnavailableError",
     "NoVideoStreamError",
     "NotAVideoError",
+    "SubtitleError",
     "UnknownNameError",
     "VideoNotFoundError",
     "VragError",
@@ -42,9 +43,7 @@ class UnknownNameError(ConfigError, KeyError):
     def __init__(self, kind: str, name: str, suggestions: list[str], available: list[str]) -> None:
         self.kind, self.name, self.suggestions = kind, name, suggestions
         hint = f" Did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
-        super().__init__(
-            f"unknown {kind} {name!r}.{hint} Registered: {', '.join(available) or 'none'}."
-        )
+        super().__init__(f"unknown {kind} {name!r}.{hint} Registered: {', '.join(available) or 'none'}.")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
@@ -57,7 +56,7 @@ class ModelUnavailableError(VragError):
 class MediaError(VragError):
     """A file could not be used as a video. ``path`` names it; the message says what to do."""
 
-    fix = "check the file plays in a video player, or re-encode it: ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4"
+    fix = "check that it plays in a video player, or re-encode it: ffmpeg -i IN -c:v libx264 OUT.mp4"
 
     def __init__(self, path: str | Path, problem: str, fix: str | None = None) -> None:
         self.path = Path(path)
@@ -91,3 +90,13 @@ class CorruptVideoError(MediaError):
 
 class DecodeError(MediaError):
     """Frames could not be decoded at the requested times."""
+
+
+class SubtitleError(MediaError):
+    """A subtitle file is malformed or unreadable. ``path`` names it and ``line`` the bad line (1-based)."""
+
+    fix = "fix or delete the subtitle file (it must be SRT or WebVTT: 'HH:MM:SS,mmm --> HH:MM:SS,mmm' lines)"
+
+    def __init__(self, path: str | Path, problem: str, *, line: int | None = None, fix: str | None = None):
+        self.line = line
+        super().__init__(path, f"line {line}: {problem}" if line else problem, fix)
