@@ -20,6 +20,7 @@ __all__ = [
     "UnknownNameError",
     "VideoNotFoundError",
     "VragError",
+    "WeightsUnavailableError",
 ]
 
 
@@ -51,6 +52,24 @@ class UnknownNameError(ConfigError, KeyError):
 
 class ModelUnavailableError(VragError):
     """A model's weights (or an optional package it needs) are not available here."""
+
+
+class WeightsUnavailableError(ModelUnavailableError):
+    """Weights for a hub id are not cached here and could not be downloaded.
+
+    Attributes:
+        model_id: the hub id asked for.
+        looked_in: the Hugging Face cache directory searched.
+    """
+
+    def __init__(self, model_id: str, looked_in: str, reason: str) -> None:
+        self.model_id, self.looked_in = model_id, looked_in
+        super().__init__(
+            f"{model_id}: weights are not in the Hugging Face cache ({looked_in}) and could not be "
+            f"downloaded ({reason}). On a machine with network run `hf download {model_id} --local-dir DIR`, "
+            "copy DIR here and pass the directory (create_encoder('DIR') or --encoder DIR), or point "
+            "HF_HUB_CACHE at a cache that has it"
+        )
 
 
 class MediaError(VragError):

@@ -1,0 +1,206 @@
+"""GPU encode sweep: bf16 batch sizes → clips/s, peak memory and achieved TFLOP/s vs the card's peak.
+
+Models (random weights, speed does not depend on values): VideoMAE-B and VideoMAE-L (16x224) and the
+text-aligned X-CLIP B/16 (8x224), run through vrag's own path: end-to-end (uint8 host batch → pinned copy →
+device-side preprocessing → bf16 forward) and model-only (pixels already on the device), which gives the
+achieved TFLOP/s. FLOPs are counted analytically (matmuls + attention; 2 FLOPs per MAC).
+Sized to finish in under 5 minutes on one H100/H200.
+
+    python benchmarks/gpu_encode.py                    # full sweep on CUDA
+    python benchmarks/gpu_encode.py --compile          # also try torch.compile
+    python benchmarks/gpu_encode.py --cpu-smoke        # tiny configs on CPU: checks the script runs (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: dense bf16 tensor-core peak, TFLOP/s (no sparsity)
+PEAKS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "L40S": 362.0}
+
+
+@dataclass
+class Case:
+    name: str
+    family: str
+    config: dict[str, Any]
+    frames: int
+    size: int
+    batches: tuple[int, ...]
+
+
+_LARGE = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}
+_TINY_VIT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+FULL = [
+    Case("videomae-b", "videomae", {}, 16, 224, (8, 32, 64, 128)),
+    Case("videomae-l", "videomae", _LARGE, 16, 224, (8, 32, 64)),
+    Case("xclip-b16", "xclip", {"vision_config": {"patch_size": 16}}, 8, 224, (8, 32, 128)),
+]
+_TINY_VIDEO = {"image_size": 32, "patch_size": 8, "num_frames": 4, **_TINY_VIT}
+SMOKE = [
+    Case("videomae-tiny", "videomae", _TINY_VIDEO, 4, 32, (1, 2)),
+    Case("xclip-tiny", "xclip", {"vision_config": _TINY_VIDEO}, 4, 32, (1, 2)),
+]
+
+
+def vit_flops(tokens: int, hidden: int, layers: int, mlp: int) -> float:
+    """Forward FLOPs of a ViT encoder: qkv/out projections, MLP, and the two attention matmuls."""
+    per_layer = 2 * tokens * (4 * hidden * hidden + 2 * hidden * mlp) + 4 * tokens * tokens * hidden
+    return float(per_layer * layers)
+
+
+def clip_flops(model: Any, case: Case) -> float:
+    cfg = model.config
+    if case.family == "videomae":
+        tokens = (case.frames // cfg.tubelet_size) * (case.size // cfg.patch_size) ** 2
+        return vit_flops(tokens, cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size)
+    v = cfg.vision_config
+    tokens = (case.size // v.patch_size) ** 2 + 1
+    return case.frames * vit_flops(tokens, v.hidden_size, v.num_hidden_layers, v.intermediate_size)
+
+
+def build(case: Case, device: str, dtype: str, compile: bool) -> tuple[Any, float]:
+    """A vrag encoder around a random-weight model of the case's architecture."""
+    import torch
+
+    from vrag.encoders import _videomae, _xclip
+    from vrag.encoders._base import prepare_model, resolve_runtime
+
+    runtime = resolve_runtime(device, dtype, None, compile=compile)
+    torch.manual_seed(0)
+    if case.family == "videomae":
+        from transformers import VideoMAEConfig, VideoMAEModel
+
+        model = VideoMAEModel(VideoMAEConfig(**case.config))
+        params = {**_videomae.DEFAULTS, "resize_shortest": case.size, "input_size": (case.size, case.size)}
+        spec = _videomae.make_spec(
+            model.config, name=case.name, source="random-init", params=params, test_only=True
+        )
+        return _videomae.VideoMAEEncoder(prepare_model(model, runtime), None, spec, runtime), clip_flops(
+            model, case
+        )
+    from transformers import XCLIPConfig, XCLIPModel
+
+    model = XCLIPModel(XCLIPConfig(**case.config))
+    params = {**_xclip.DEFAULTS, "resize_shortest": case.size, "input_size": (case.size, case.size)}
+    spec = _xclip.make_spec(model.config, name=case.name, source="random-init", params=params, test_only=True)
+    enc = _xclip.XCLIPEncoder(prepare_model(model, runtime), None, spec, runtime)
+    return enc, clip_flops(model, case)
+
+
+def timed(fn: Any, iters: int) -> float:
+    """Seconds per call of ``fn`` (after one warm-up call), synchronising CUDA."""
+    import torch
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    fn()
+    sync()
+    start = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / iters
+
+
+def measure(enc: Any, case: Case, batch: int, iters: int) -> tuple[float, float]:
+    """(end-to-end seconds from host uint8, model-only seconds on device-resident pixels) for one batch."""
+    import torch
+
+    w, h = enc.spec.decode_size(640, 360)  # as the decoder hands frames over: the encoder only crops
+    clips = np.random.default_rng(0).integers(0, 256, (batch, case.frames, h, w, 3), dtype=np.uint8)
+    e2e = timed(lambda: enc.encode_video(clips, batch_size=batch), iters)
+    pixels = enc._pixels(torch.from_numpy(clips))
+
+    def model_only() -> None:
+        with torch.inference_mode(), enc._context():
+            enc._embed_fn(pixels)
+
+    return e2e, timed(model_only, iters)
+
+
+def sweep(case: Case, args: argparse.Namespace, peak: float | None) -> list[dict[str, Any]]:
+    import torch
+
+    enc, flops = build(case, args.device, args.dtype, args.compile)
+    rows: list[dict[str, Any]] = []
+    for batch in case.batches:
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        try:
+            e2e, model_s = measure(enc, case, batch, args.iters)
+        except torch.OutOfMemoryError:
+            rows.append({"model": case.name, "batch": batch, "error": "out of memory"})
+            break
+        tflops = flops * batch / model_s / 1e12
+        mem = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+        rows.append({
+            "model": case.name, "batch": batch,
+            "clips_per_s": batch / e2e, "model_clips_per_s": batch / model_s,
+            "peak_mem_gib": mem, "gflop_per_clip": flops / 1e9, "tflops": tflops,
+            "pct_peak": None if peak is None else 100 * tflops / peak,
+        })  # fmt: skip
+    return rows
+
+
+def card_peak(override: float | None) -> tuple[str, float | None]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu", override
+    name = torch.cuda.get_device_name()
+    if override:
+        return name, override
+    key = next((k for k in PEAKS if all(part in name for part in k.split())), None)
+    return name, PEAKS.get(key) if key else None
+
+
+def print_table(device: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\ndevice: {device}")
+    print(
+        "| model | batch | clips/s end-to-end | clips/s model | peak mem GiB | GFLOP/clip | TFLOP/s "
+        "| % bf16 peak |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['model']} | {r['batch']} | {r['error']} | | | | | |")
+            continue
+        pct = "n/a" if r["pct_peak"] is None else f"{r['pct_peak']:.1f}"
+        print(
+            f"| {r['model']} | {r['batch']} | {r['clips_per_s']:.1f} | {r['model_clips_per_s']:.1f} | "
+            f"{r['peak_mem_gib']:.2f} | "
+            f"{r['gflop_per_clip']:.1f} | {r['tflops']:.1f} | {pct} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cpu-smoke", action="store_true", help="tiny configs on CPU, to check the script in CI"
+    )
+    parser.add_argument("--compile", action="store_true", help="wrap the forward in torch.compile")
+    parser.add_argument("--iters", type=int, default=3)
+    parser.add_argument(
+        "--peak-tflops", type=float, default=None, help="card's dense bf16 peak, if not known"
+    )
+    parser.add_argument("--json", action="store_true", help="print rows as JSON lines too")
+    args = parser.parse_args()
+    args.device, args.dtype = ("cpu", "float32") if args.cpu_smoke else ("cuda", "bfloat16")
+    device, peak = card_peak(args.peak_tflops)
+    if not args.cpu_smoke and device == "cpu":
+        raise SystemExit("no CUDA device: run with --cpu-smoke to check the script on CPU")
+    rows = [row for case in (SMOKE if args.cpu_smoke else FULL) for row in sweep(case, args, peak)]
+    print_table(device, rows)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
