@@ -14,13 +14,25 @@ from vrag.errors import ConfigError, UnknownNameError, VragError
 
 
 def test_import_is_cheap() -> None:
-    code = "import sys, vrag; heavy = {'torch', 'av', 'decord', 'transformers', 'qdrant_client'} & set(sys.modules); print(sorted(heavy))"
+    code = (
+        "import sys, vrag; heavy = {'torch', 'av', 'decord', 'transformers', 'qdrant_client'}"
+        " & set(sys.modules); print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_exported_members_are_pinned() -> None:
-    assert vrag.__all__ == ["VragError", "__version__", "chunk_video", "open_video", "scan_videos"]
+    assert vrag.__all__ == [
+        "Hit",
+        "IndexConfig",
+        "VideoIndex",
+        "VragError",
+        "__version__",
+        "chunk_video",
+        "open_video",
+        "scan_videos",
+    ]
     for name in vrag.__all__:
         assert getattr(vrag, name) is not None
     with pytest.raises(AttributeError):

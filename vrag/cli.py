@@ -1,7 +1,12 @@
 """The ``vrag`` command: argument parsing only; every verb calls the public API.
 
-    vrag chunk PATH... [--chunker NAME] [--json] [--verbose]
+    vrag index PATH... [--index DIR | --qdrant-url URL] [--config FILE] [--encoder NAME]... [--json]
+    vrag search "TEXT" [-k N] [--video PATH_OR_ID] [--after S] [--before S] [--json]
+    vrag info [--json]
+    vrag delete PATH_OR_ID...
+    vrag chunk PATH... [--chunker NAME] [--json]
 
+Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
 """
 
@@ -9,26 +14,138 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vrag import __version__
 from vrag._format import span
 from vrag.errors import VragError
 
+if TYPE_CHECKING:
+    from vrag.index import VideoIndex
+    from vrag.types import Hit, Segment
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vrag", description="Make video searchable and answerable.")
     parser.add_argument("--version", action="version", version=f"vrag {__version__}")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks for errors")
     verbs = parser.add_subparsers(dest="verb", required=True)
-    chunk = verbs.add_parser("chunk", help="decode videos and cut them into segments with exact times")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument("--verbose", action="store_true", help="show tracebacks for errors")
+    store = argparse.ArgumentParser(add_help=False, parents=[common])
+    store.add_argument("--index", default=os.environ.get("VRAG_INDEX"), help="index folder (default .vrag)")
+    store.add_argument("--qdrant-url", default=os.environ.get("VRAG_QDRANT_URL"), help="Qdrant server URL")
+    store.add_argument("--api-key", default=os.environ.get("VRAG_API_KEY"), help="Qdrant API key")
+    store.add_argument("--config", help="TOML file with index settings ([index] table)")
+
+    index = verbs.add_parser("index", parents=[store], help="index videos (files or folders)")
+    index.add_argument("paths", nargs="+")
+    index.add_argument("--encoder", action="append", help="visual encoder (repeatable; 'none' for none)")
+    index.add_argument("--chunker", help="chunker name (default: semantic)")
+    index.add_argument("--workers", type=int, help="decode/chunk processes (0: in-process)")
+    index.set_defaults(run=_index)
+
+    search = verbs.add_parser("search", parents=[store], help="find the moments that match a query")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    search.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
+    search.add_argument("--after", type=float, help="only segments starting at or after S seconds")
+    search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
+    search.set_defaults(run=_search)
+
+    info = verbs.add_parser("info", parents=[store], help="what the index holds and how it was built")
+    info.set_defaults(run=_info)
+    delete = verbs.add_parser("delete", parents=[store], help="remove videos (paths or ids) from the index")
+    delete.add_argument("videos", nargs="+")
+    delete.set_defaults(run=_delete)
+
+    chunk = verbs.add_parser("chunk", parents=[common], help="cut videos into segments (no index)")
     chunk.add_argument("paths", nargs="+", help="video files or folders (scanned recursively)")
     chunk.add_argument("--chunker", default="semantic", help="chunker name (default: semantic)")
-    chunk.add_argument("--json", action="store_true", help="print JSON instead of text")
     chunk.set_defaults(run=_chunk)
     return parser
+
+
+def _open(args: argparse.Namespace, **overrides: Any) -> VideoIndex:
+    from vrag.config import load_config
+    from vrag.index import VideoIndex
+
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    explicit = (
+        args.config or overrides or any(k.startswith("VRAG_") and k not in _STORE_ENV for k in os.environ)
+    )
+    config = load_config(args.config, **overrides) if explicit else None
+    return VideoIndex.open(args.index, config, url=args.qdrant_url, api_key=args.api_key)
+
+
+_STORE_ENV = {"VRAG_INDEX", "VRAG_QDRANT_URL", "VRAG_API_KEY"}
+
+
+def _index(args: argparse.Namespace) -> int:
+    encoders = None if args.encoder is None else tuple(e for e in args.encoder if e != "none")
+    with _open(args, visual_encoders=encoders, chunker=args.chunker, workers=args.workers) as index:
+        report = index.add(args.paths)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(
+            f"indexed {len(report.indexed)} videos ({report.segments} segments, {report.video_seconds:.0f} s "
+            f"of video) in {report.seconds:.1f} s; {len(report.skipped)} already indexed; "
+            f"{len(report.failed)} failed"
+        )
+        for note in report.notes:
+            print(f"  note: {note}")
+    for failure in report.failed:
+        print(f"FAILED {failure.path}: {failure.error}: {failure.message}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        hits = index.search(args.query, k=args.k, video=args.video, after=args.after, before=args.before)
+    if args.json:
+        print(json.dumps([_hit_json(h) for h in hits], indent=1))
+    else:
+        for hit in hits:
+            print(format_hit(hit))
+    return 0
+
+
+def format_hit(hit: Hit, width: int = 90) -> str:
+    """``video mm:ss.s–mm:ss.s score text`` on one line."""
+    text = " ".join(hit.text.split())
+    text = text if len(text) <= width else text[: width - 3] + "..."
+    return f"{os.path.basename(hit.video)} {span(hit.start, hit.end)} {hit.score:.3f} {text}"
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "video": hit.video, "video_id": hit.video_id, "start": hit.start, "end": hit.end,
+        "score": hit.score, "text": hit.text, "keyframe": hit.keyframe,
+    }  # fmt: skip
+
+
+def _info(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        info = index.info()
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=1))
+        return 0
+    print(f"{info.location}: {info.videos} videos, {info.segments} segments")
+    print(f"  channels: {', '.join(info.channels)}  fingerprint: {info.fingerprint}")
+    for note in info.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        n = index.delete(args.videos)
+    print(json.dumps({"deleted": n}) if args.json else f"deleted {n} videos")
+    return 0
 
 
 def _chunk(args: argparse.Namespace) -> int:
@@ -36,38 +153,40 @@ def _chunk(args: argparse.Namespace) -> int:
     from vrag.media import scan_videos
 
     report = scan_videos(args.paths)
-    results: list[dict[str, Any]] = []
+    results: list[tuple[str, str, list[Segment]]] = []
     failed = [(str(path), str(error)) for path, error in report.failed]
     for video in report.videos:
         try:
-            segments = chunk_video(video, chunker=args.chunker)
+            results.append((str(video.path), video.video_id, chunk_video(video, chunker=args.chunker)))
         except VragError as error:
             failed.append((str(video.path), str(error)))
             continue
-        results.append({"video": str(video.path), "video_id": video.video_id, "segments": segments})
         if not args.json:
-            _print_segments(str(video.path), segments)
+            _print_segments(*results[-1][::2])
     if args.json:
-        print(json.dumps({"videos": [_segments_json(r) for r in results], "failed": dict(failed)}, indent=1))
-    else:
-        for path, why in failed:
-            print(f"FAILED {path}: {why}", file=sys.stderr)
+        videos = [
+            {"video": p, "video_id": v, "segments": [_segment_json(s) for s in segs]}
+            for p, v, segs in results
+        ]
+        print(json.dumps({"videos": videos, "failed": dict(failed)}, indent=1))
+    for path, why in failed:
+        print(f"FAILED {path}: {why}", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _print_segments(path: str, segments: Sequence[Any]) -> None:
+def _print_segments(path: str, segments: Sequence[Segment]) -> None:
     print(f"{path}  ({len(segments)} segments)")
     for seg in segments:
-        text = seg.text if len(seg.text) <= 80 else seg.text[:77] + "..."
+        text = " ".join(seg.text.split())
+        text = text if len(text) <= 80 else text[:77] + "..."
         print(f"  {span(seg.start, seg.end)}  {len(seg.shots):2d} shots  {text}")
 
 
-def _segments_json(result: dict[str, Any]) -> dict[str, Any]:
-    segments = [
-        {"start": s.start, "end": s.end, "shots": len(s.shots), "keyframes": list(s.keyframes), "text": s.text}
-        for s in result["segments"]
-    ]
-    return {**result, "segments": segments}
+def _segment_json(seg: Segment) -> dict[str, Any]:
+    return {
+        "start": seg.start, "end": seg.end, "shots": len(seg.shots),
+        "keyframes": list(seg.keyframes), "text": seg.text,
+    }  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,10 +12,13 @@ __all__ = [
     "ConfigError",
     "CorruptVideoError",
     "DecodeError",
+    "IndexLockedError",
     "MediaError",
     "ModelUnavailableError",
     "NoVideoStreamError",
     "NotAVideoError",
+    "SchemaMismatchError",
+    "StoreError",
     "SubtitleError",
     "UnknownNameError",
     "VideoNotFoundError",
@@ -119,3 +122,50 @@ class SubtitleError(MediaError):
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None, fix: str | None = None):
         self.line = line
         super().__init__(path, f"line {line}: {problem}" if line else problem, fix)
+
+
+class StoreError(VragError):
+    """The index could not be opened, read or written. ``location`` names it; the message says what to do.
+
+    Attributes:
+        location: the index folder, ``:memory:``, or the server URL and collection prefix.
+        problem: what went wrong, without the fix.
+    """
+
+    fix = "check the index location; if it is damaged, delete it and index the videos again"
+
+    def __init__(self, location: str, problem: str, fix: str | None = None) -> None:
+        self.location = location
+        self.problem = problem
+        super().__init__(f"{location}: {problem}; {fix or self.fix}")
+
+
+class SchemaMismatchError(StoreError):
+    """The index was built with other encoders, dimensions or chunking than the ones asked for now.
+
+    Attributes:
+        differences: one line per difference, e.g. ``"encoder 'videomae-base' dim 768 vs index 512"``.
+    """
+
+    def __init__(self, location: str, differences: list[str], fix: str) -> None:
+        self.differences = tuple(differences)
+        super().__init__(location, "index was built differently: " + "; ".join(differences), fix)
+
+
+class IndexLockedError(StoreError):
+    """Another opener (this process or another one) holds the index.
+
+    Attributes:
+        pid: the holder's process id when known.
+    """
+
+    def __init__(self, location: str, pid: int | None, *, same_process: bool = False) -> None:
+        self.pid = pid
+        if same_process:
+            problem = "index is already open in this process"
+            fix = "reuse the open Store, or close() it before opening the folder again"
+        else:
+            holder = f"process {pid}" if pid else "another process"
+            problem = f"index is in use by {holder}"
+            fix = "wait for it to finish or stop it, or pass another --index DIR"
+        super().__init__(location, problem, fix)

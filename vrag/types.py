@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Cue", "Frames", "Segment", "Shot", "StreamInfo"]
+__all__ = ["Cue", "Frames", "Hit", "Segment", "Shot", "StreamInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +91,28 @@ class Segment:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: a span of one video, with the evidence behind it.
+
+    Attributes:
+        video: the video's path.
+        video_id: content hash of the video.
+        start: seconds, inclusive.
+        end: seconds, exclusive.
+        score: higher is better (fused scores are rank-based, not cosine).
+        text: transcript / on-screen text inside the span (the evidence to cite).
+        keyframe: a representative time inside the span (seconds).
+        channel_scores: score of each channel that found this span.
+    """
+
+    video: str
+    video_id: str
+    start: float
+    end: float
+    score: float
+    text: str = ""
+    keyframe: float | None = None
+    channel_scores: dict[str, float] = field(default_factory=dict)

@@ -8,8 +8,10 @@ variants.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,7 +167,22 @@ def load_pretrained(cls: Any, source: str, *, local: bool, runtime: Runtime) -> 
 def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if getattr(cls, "_supports_sdpa", False):
         kwargs = {"attn_implementation": "sdpa", **kwargs}
-    return cls.from_pretrained(source, output_loading_info=True, **kwargs)
+    with quiet_loading():
+        return cls.from_pretrained(source, output_loading_info=True, **kwargs)
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No per-tensor "Loading weights" bar from transformers while a model loads (restored after)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 _RESAMPLE = {2: "bilinear", 3: "bicubic"}

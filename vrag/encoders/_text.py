@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vrag.encoders._base import Runtime, TextEncoder, check_texts, resolve_runtime
-from vrag.encoders._loading import cache_dir, hub_file, is_offline
+from vrag.encoders._loading import cache_dir, hub_file, is_offline, quiet_loading
 from vrag.encoders._spec import EncoderSpec
 from vrag.errors import ModelUnavailableError, WeightsUnavailableError
 
@@ -66,13 +66,14 @@ def load(
     if not local:
         hub_file(source, "modules.json")  # typed error before sentence-transformers retries the network
     try:
-        model = SentenceTransformer(
-            source,
-            device=str(runtime.device),
-            trust_remote_code=False,
-            local_files_only=local or is_offline(),
-            model_kwargs={"dtype": runtime.dtype},
-        )
+        with quiet_loading():
+            model = SentenceTransformer(
+                source,
+                device=str(runtime.device),
+                trust_remote_code=False,
+                local_files_only=local or is_offline(),
+                model_kwargs={"dtype": runtime.dtype},
+            )
     except OSError as err:
         if local:
             raise ModelUnavailableError(

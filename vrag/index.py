@@ -1,0 +1,287 @@
+"""``VideoIndex``: the façade the CLI and the integrations call — add, search, delete, info.
+
+Example:
+    >>> import vrag
+    >>> index = vrag.VideoIndex.open(".vrag")              # doctest: +SKIP
+    >>> report = index.add(["lectures/"])                   # doctest: +SKIP
+    >>> for hit in index.search("gradient descent", k=3):   # doctest: +SKIP
+    ...     print(hit.video, hit.start, hit.end, hit.text)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from vrag.config import IndexConfig, load_config
+from vrag.errors import ConfigError, ModelUnavailableError
+from vrag.types import Hit
+
+if TYPE_CHECKING:
+    from vrag.encoders import TextEncoder, VideoEncoder
+    from vrag.pipeline import IngestReport
+    from vrag.store import Store, StoredHit, StoreSchema
+
+log = logging.getLogger(__name__)
+
+__all__ = ["IndexInfo", "VideoIndex"]
+
+PIPELINE_VERSION = 1
+"""Bump when segment contents change for the same configuration (it is part of the fingerprint)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What an index holds and how it was built."""
+
+    location: str
+    videos: int
+    segments: int
+    channels: tuple[str, ...]
+    fingerprint: str
+    config: dict[str, Any]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "videos": self.videos,
+            "segments": self.segments,
+            "channels": list(self.channels),
+            "fingerprint": self.fingerprint,
+            "config": self.config,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class _Channels:
+    """The encoders an index is built with, and the notices about those that could not be loaded."""
+
+    visual: Mapping[str, VideoEncoder]
+    text_channel: str | None
+    text: TextEncoder | None
+    notes: tuple[str, ...]
+
+    @classmethod
+    def load(cls, config: IndexConfig) -> _Channels:
+        from vrag.encoders import create_encoder
+
+        visual: dict[str, VideoEncoder] = {}
+        notes: list[str] = []
+        for name in config.visual_encoders:
+            try:
+                encoder = create_encoder(name, device=config.device)
+            except ModelUnavailableError as err:
+                notes.append(f"visual channel {name!r} skipped: {err}")
+                log.warning("visual channel %r skipped: %s", name, err)
+                continue
+            _refuse_test_weights(encoder.spec, config)
+            visual[channel_name(name)] = encoder  # type: ignore[assignment]
+        text = create_encoder(config.text_encoder, device=config.device) if config.text_encoder else None
+        text_channel = channel_name(config.text_encoder) if config.text_encoder else None
+        return cls(visual, text_channel, text, tuple(notes))  # type: ignore[arg-type]
+
+    def schema(self, config: IndexConfig) -> StoreSchema:
+        from vrag.store import DenseChannel, StoreSchema
+
+        dense = {ch: DenseChannel(enc.spec.dim) for ch, enc in self.visual.items()}
+        if self.text_channel and self.text is not None:
+            dense[self.text_channel] = DenseChannel(self.text.spec.dim)
+        build = {"config": config.model_dump(mode="json"), "notes": list(self.notes)}
+        return StoreSchema(
+            dense=dense, sparse_text=True, fingerprint=self.fingerprint(config), build_info=build
+        )
+
+    def fingerprint(self, config: IndexConfig) -> str:
+        """Hash of everything that decides segment boundaries, text and vectors."""
+        parts = {
+            "pipeline": PIPELINE_VERSION,
+            "chunker": config.chunker,
+            "chunk_options": config.chunk_options,
+            "ocr": resolve_ocr(config.ocr),
+            "asr": config.asr,
+            "channels": {ch: [enc.spec.source, enc.spec.dim] for ch, enc in self.visual.items()},
+            "text": [self.text_channel, self.text.spec.dim if self.text else None],
+        }
+        blob = json.dumps(parts, sort_keys=True, default=str).encode()
+        return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+
+def _refuse_test_weights(spec: Any, config: IndexConfig) -> None:
+    if spec.test_only and not config.allow_test_encoders:
+        raise ConfigError(
+            f"encoder {spec.name!r} has random test weights; indexing with it would store meaningless "
+            "vectors. Pick a real encoder (vrag.encoders.list_encoders()) or set allow_test_encoders in tests"
+        )
+
+
+def channel_name(encoder: str) -> str:
+    """A store channel name for an encoder name, hub id or directory (``hf:org/model`` → ``org--model``)."""
+    name = encoder.removeprefix("hf:").rstrip("/")
+    name = Path(name).name if Path(name).is_dir() else name.replace("/", "--")
+    return re.sub(r"[^A-Za-z0-9_.\-]", "-", name)[:64] or "encoder"
+
+
+def resolve_ocr(mode: str) -> bool:
+    """``"auto"`` means on when RapidOCR is installed."""
+    if mode != "auto":
+        return mode == "on"
+    import importlib.util
+
+    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+
+
+class VideoIndex:
+    """A searchable index of videos. Open one with :meth:`open`; close it (or use ``with``).
+
+    Example:
+        >>> from vrag import VideoIndex
+        >>> with VideoIndex.open(".vrag") as index:          # doctest: +SKIP
+        ...     index.add(["talk.mp4"])
+        ...     hits = index.search("the speaker shows a graph", k=5)
+    """
+
+    def __init__(self, store: Store, config: IndexConfig, channels: _Channels) -> None:
+        self._store, self.config, self._channels = store, config, channels
+
+    @classmethod
+    def open(
+        cls,
+        location: str | Path | None = None,
+        config: IndexConfig | None = None,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+    ) -> VideoIndex:
+        """Open (or create) an index.
+
+        Args:
+            location: index folder for the embedded Qdrant Edge store (default ``.vrag``), or
+                ``":memory:"``.
+            config: how to build it. ``None`` reuses the configuration an existing index was built with,
+                or the defaults (plus ``VRAG_*`` environment variables) for a new one.
+            url: a Qdrant server / cluster instead of a folder.
+            api_key: the server's API key.
+
+        Raises:
+            SchemaMismatchError: the index was built with other encoders or chunking (says how to rebuild).
+            IndexLockedError: another process has the index folder open.
+        """
+        from vrag.store import open_store, read_schema_record
+
+        if config is None:
+            record = read_schema_record(location, url=url, api_key=api_key)
+            stored = (record or {}).get("build_info", {}).get("config")
+            config = IndexConfig(**stored) if stored else load_config()
+        channels = _Channels.load(config)
+        store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
+        return cls(store, config, channels)
+
+    @property
+    def fingerprint(self) -> str:
+        return self._store.schema.fingerprint
+
+    def add(self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
+        """Index videos (files or folders, scanned recursively). Already indexed files are skipped; a
+        changed file replaces its old version; bad files are reported in the result, never raised.
+        """
+        from vrag.pipeline import Ingestor
+
+        items = [paths] if isinstance(paths, str | Path) else list(paths)
+        cfg = self.config
+        ingestor = Ingestor(
+            store=self._store, visual=self._channels.visual, text_channel=self._channels.text_channel,
+            text=self._channels.text, fingerprint=self.fingerprint, chunker=cfg.chunker,
+            chunk_options=cfg.chunk_options, ocr=resolve_ocr(cfg.ocr), asr=cfg.asr,
+            batch=cfg.encode_batch, workers=cfg.workers,
+        )  # fmt: skip
+        report = ingestor.run(items, progress=progress)
+        if report.indexed:
+            self._store.optimize()
+        return report
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        video: str | Sequence[str] | None = None,
+        after: float | None = None,
+        before: float | None = None,
+    ) -> list[Hit]:
+        """Segments that best match ``query`` across every channel (dense + BM25, fused by RRF).
+
+        Args:
+            query: what to look for, in words.
+            k: how many hits.
+            video: only these videos (paths or ids).
+            after: only segments starting at or after this time (s).
+            before: only segments ending at or before this time (s).
+        """
+        if not query.strip():
+            raise ConfigError("search needs a non-empty query")
+        ids = self._video_ids([video] if isinstance(video, str) else video) if video else None
+        found = self._store.search_fused(self._queries(query), k=k, video_ids=ids, after=after, before=before)
+        return [_to_hit(h) for h in found]
+
+    def _queries(self, query: str) -> dict[str, Any]:
+        from vrag.store import SPARSE_CHANNEL
+
+        queries: dict[str, Any] = {SPARSE_CHANNEL: query}
+        if self._channels.text is not None and self._channels.text_channel:
+            queries[self._channels.text_channel] = self._channels.text.encode_query([query])[0]
+        for ch, enc in self._channels.visual.items():
+            if enc.spec.has_text:
+                queries[ch] = enc.encode_text([query])[0]
+        return queries
+
+    def _video_ids(self, videos: Sequence[str]) -> list[str]:
+        known = {v.video_id: v for v in self._store.iter_videos()}
+        by_path = {str(Path(v.path).resolve()): v.video_id for v in known.values()}
+        ids = []
+        for item in videos:
+            vid = item if item in known else by_path.get(str(Path(item).resolve()))
+            if vid is None:
+                raise ConfigError(
+                    f"{item}: not in this index (give an indexed path or video id; see `vrag info`)"
+                )
+            ids.append(vid)
+        return ids
+
+    def delete(self, videos: str | Sequence[str]) -> int:
+        """Delete videos (paths or ids) and all their segments; returns how many were deleted."""
+        ids = self._video_ids([videos] if isinstance(videos, str) else videos)
+        for vid in ids:
+            self._store.delete_video(vid)
+        return len(ids)
+
+    def info(self) -> IndexInfo:
+        schema = self._store.schema
+        return IndexInfo(
+            str(self._store.location), self._store.count_videos(), self._store.count_segments(),
+            schema.channels, schema.fingerprint, self.config.model_dump(mode="json"), self._channels.notes,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> VideoIndex:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _to_hit(hit: StoredHit) -> Hit:
+    keyframe = hit.keyframes[0] if hit.keyframes else None
+    return Hit(hit.video, hit.video_id, hit.start, hit.end, hit.score, hit.text, keyframe)

@@ -1,0 +1,397 @@
+"""Streaming, idempotent ingest: decode + chunk in worker processes, encode in batches, write in batches.
+
+Worker processes open each video, cut it into segments (shots → scenes, with its transcript and
+on-screen text) and decode the clips each visual encoder asks for (its ``EncoderSpec`` says how many
+frames, where, at what size). The main process keeps the encoders busy: it encodes clip batches as they
+arrive (several segments at a time, across videos), and writes each video with the store's two-phase
+commit, so a crash never leaves half a video visible and a re-run finishes the job. Futures in flight are
+bounded, so memory stays flat however long the videos are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import numpy as np
+
+from vrag.errors import VragError
+from vrag.types import Segment
+
+if TYPE_CHECKING:
+    from vrag.encoders import EncoderSpec, TextEncoder, VideoEncoder
+    from vrag.media import VideoSource
+    from vrag.store import SegmentRecord, Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+AsrMode = Literal["auto", "on", "off"]
+
+__all__ = ["FileFailure", "IngestReport", "Ingestor", "VideoPlan", "plan_video"]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoPlan:
+    """A video cut into segments, ready for encoding (what a worker hands back)."""
+
+    path: str
+    video_id: str
+    duration: float
+    width: int
+    height: int
+    segments: tuple[Segment, ...]
+    speech: str  # where the transcript came from, or why there is none
+    ocr_text: tuple[str, ...] = ()  # on-screen text per segment ("" where none)
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailure:
+    """A file that could not be indexed: its path, the error class and the message (which says the fix)."""
+
+    path: str
+    error: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What ``VideoIndex.add`` did.
+
+    Attributes:
+        indexed: paths indexed by this run.
+        skipped: paths already indexed with the same content and pipeline (nothing to do).
+        failed: files that could not be indexed, with why.
+        segments: segments written by this run.
+        video_seconds: seconds of video indexed by this run.
+        seconds: wall time of the run.
+        notes: one-line notices (a channel skipped, a transcript missing, ...).
+    """
+
+    indexed: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failed: tuple[FileFailure, ...] = ()
+    segments: int = 0
+    video_seconds: float = 0.0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "indexed": list(self.indexed),
+            "skipped": list(self.skipped),
+            "failed": [{"path": f.path, "error": f.error, "message": f.message} for f in self.failed],
+            "segments": self.segments,
+            "video_seconds": round(self.video_seconds, 3),
+            "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
+        }
+
+
+# ------------------------------------------------------------------------------------------- worker side
+
+_OPEN: OrderedDict[str, VideoSource] = OrderedDict()  # per worker process: recently opened videos
+
+
+def _source(path: str) -> VideoSource:
+    from vrag.media import open_video
+
+    if path not in _OPEN:
+        _OPEN[path] = open_video(path)
+        while len(_OPEN) > 4:
+            _OPEN.popitem(last=False)[1].close()
+    _OPEN.move_to_end(path)
+    return _OPEN[path]
+
+
+def plan_video(path: str, chunker: str, options: Mapping[str, Any], ocr: bool, asr: AsrMode) -> VideoPlan:
+    """Open and chunk one video (speech aligned), and read on-screen text at each segment's keyframes."""
+    from vrag.chunking import chunk_video
+    from vrag.media import load_transcript
+
+    video = _source(path)
+    transcript = load_transcript(video, asr=asr)
+    segments = chunk_video(video, chunker=chunker, cues=transcript.cues, **options)
+    screen = _screen_text(video, segments) if ocr else ()
+    return VideoPlan(
+        str(video.path), video.video_id, video.duration, video.width, video.height,
+        tuple(segments), transcript.note, screen,
+    )  # fmt: skip
+
+
+def _screen_text(video: VideoSource, segments: Sequence[Segment]) -> tuple[str, ...]:
+    """On-screen text at each segment's keyframes (one decode for all; OCR'd segment by segment)."""
+    from vrag.media import ocr_frames
+    from vrag.types import Frames
+
+    times = [t for seg in segments for t in seg.keyframes]
+    frames = video.frames_at(times, size=_ocr_size(video.width, video.height))
+    texts, at = [], 0
+    for seg in segments:
+        part = slice(at, at + len(seg.keyframes))
+        at = part.stop
+        cues = ocr_frames(Frames(frames.data[part], frames.times[part], frames.indices[part]))
+        texts.append(" ".join(dict.fromkeys(c.text for c in cues)))
+    return tuple(texts)
+
+
+def _ocr_size(width: int, height: int, longest: int = 960) -> tuple[int, int] | None:
+    scale = longest / max(width, height)
+    return None if scale >= 1 else (round(width * scale), round(height * scale))
+
+
+def decode_clips(
+    path: str, spans: Sequence[tuple[float, float]], specs: Sequence[EncoderSpec]
+) -> list[np.ndarray]:
+    """For each encoder spec, the uint8 clips ``[len(spans), T, H, W, 3]`` it asks for over ``spans``."""
+    video = _source(path)
+    out = []
+    for spec in specs:
+        size = spec.decode_size(video.width, video.height)
+        times = np.concatenate([spec.clip_times(s, e) for s, e in spans])
+        data = video.frames_at(times, size=size).data
+        out.append(data.reshape(len(spans), spec.frames, *data.shape[1:]))
+    return out
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    logging.basicConfig(level=logging.WARNING)
+
+
+# ------------------------------------------------------------------------------------------- main side
+
+
+class _Inline(Executor):
+    """Runs tasks at submit time (``workers=0``): same code path, no processes."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:
+            future.set_exception(err)
+        return future
+
+
+@dataclass
+class _Tally:
+    indexed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[FileFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    segments: int = 0
+    video_seconds: float = 0.0
+
+    def fail(self, path: str | Path, err: BaseException) -> None:
+        self.failed.append(FileFailure(str(path), type(err).__name__, str(err)))
+        log.warning("%s", err)
+
+
+@dataclass
+class Ingestor:
+    """Writes videos into a store with a fixed set of encoders (``VideoIndex.add`` builds one).
+
+    Attributes:
+        store: the open store (its schema matches the channels below).
+        visual: channel name → video encoder.
+        text_channel: channel of the text encoder (``None`` for no text vectors).
+        text: the text encoder for transcript + on-screen text.
+        fingerprint: the pipeline fingerprint recorded with every video.
+        chunker / chunk_options / ocr / asr: how videos are cut and read.
+        batch: segments per encoder batch.
+        workers: decode/chunk processes (0 = inline).
+    """
+
+    store: Store
+    visual: Mapping[str, VideoEncoder]
+    text_channel: str | None
+    text: TextEncoder | None
+    fingerprint: str
+    chunker: str = "semantic"
+    chunk_options: Mapping[str, Any] = field(default_factory=dict)
+    ocr: bool = False
+    asr: AsrMode = "auto"
+    batch: int = 8
+    workers: int = 1
+
+    def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
+        """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
+        from vrag.media import scan_videos
+
+        started, tally = time.perf_counter(), _Tally()
+        scan = scan_videos(list(paths))
+        for path, err in scan.failed:
+            tally.fail(path, err)
+        todo = self._todo(scan.videos, tally)
+        show = sys.stderr.isatty() if progress is None else progress
+        with self._executor(len(todo)) as pool, _Progress(todo, show) as bar:
+            for source, plan in _prefetch(pool, todo, self._plan_task, ahead=max(2, self.workers + 1)):
+                self._one(pool, source, plan, tally, bar)
+        return IngestReport(
+            tuple(tally.indexed), tuple(tally.skipped), tuple(tally.failed), tally.segments,
+            tally.video_seconds, time.perf_counter() - started, tuple(dict.fromkeys(tally.notes)),
+        )  # fmt: skip
+
+    def _todo(self, sources: Sequence[VideoSource], tally: _Tally) -> list[VideoSource]:
+        todo, seen = [], set()
+        for src in sources:
+            if src.video_id in seen or self.store.has_video(src.video_id, self.fingerprint):
+                tally.skipped.append(str(src.path))
+            else:
+                seen.add(src.video_id)
+                todo.append(src)
+        return todo
+
+    def _executor(self, jobs: int) -> Executor:
+        if self.workers == 0 or jobs == 0:
+            return _Inline()
+        ctx = get_context("spawn")
+        return ProcessPoolExecutor(min(self.workers, jobs), mp_context=ctx, initializer=_init_worker)
+
+    def _plan_task(self, pool: Executor, source: VideoSource) -> Future[VideoPlan]:
+        args = (str(source.path), self.chunker, dict(self.chunk_options), self.ocr, self.asr)
+        return pool.submit(plan_video, *args)
+
+    def _one(
+        self, pool: Executor, source: VideoSource, plan: Future[VideoPlan], tally: _Tally, bar: _Progress
+    ) -> None:
+        try:
+            done = plan.result()
+            n = self._write(pool, done, bar)
+        except VragError as err:
+            tally.fail(source.path, err)
+            bar.skip(source)
+            return
+        tally.notes.append(f"{source.path.name}: {done.speech}")
+        tally.indexed.append(str(source.path))
+        tally.segments += n
+        tally.video_seconds += done.duration
+        self._drop_old_versions(done)
+
+    def _write(self, pool: Executor, plan: VideoPlan, bar: _Progress) -> int:
+        from vrag.store import VideoRecord
+
+        self.store.begin_video(plan.video_id)
+        texts = self._texts(plan)
+        text_vecs = self._text_vectors(texts)
+        specs = [enc.spec for enc in self.visual.values()]
+        spans = [(s.start, s.end) for s in plan.segments]
+        batches = [range(i, min(i + self.batch, len(spans))) for i in range(0, len(spans), self.batch)]
+
+        def submit(rows: range) -> Future[list[np.ndarray]]:
+            return pool.submit(decode_clips, plan.path, [spans[i] for i in rows], specs)
+
+        ahead = max(2, self.workers * 2)
+        for rows, clips in _prefetch(pool, batches, lambda _pool, r: submit(r), ahead=ahead):
+            encoded = zip(self.visual.items(), clips.result(), strict=True)
+            vectors = {ch: enc.encode_video(c) for (ch, enc), c in encoded}
+            self.store.add_segments(self._records(plan, rows, texts, text_vecs, vectors))
+            bar.advance(plan.segments[rows[-1]].end - plan.segments[rows[0]].start)
+        self.store.commit_video(
+            VideoRecord(plan.video_id, plan.path, plan.duration, extra=_video_extra(plan))
+        )
+        return len(plan.segments)
+
+    def _texts(self, plan: VideoPlan) -> list[str]:
+        screen = plan.ocr_text or ("",) * len(plan.segments)
+        return [
+            "\n".join(t for t in (seg.text, ocr) if t) for seg, ocr in zip(plan.segments, screen, strict=True)
+        ]
+
+    def _text_vectors(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
+        rows = [i for i, t in enumerate(texts) if t.strip()]
+        if self.text is None or not rows:
+            return {}
+        vecs = self.text.encode_document([texts[i] for i in rows])
+        return dict(zip(rows, vecs, strict=True))
+
+    def _records(
+        self, plan: VideoPlan, rows: range, texts: Sequence[str], text_vecs: Mapping[int, np.ndarray],
+        vectors: Mapping[str, np.ndarray],
+    ) -> list[SegmentRecord]:  # fmt: skip
+        from vrag.store import SegmentRecord
+
+        out = []
+        for j, i in enumerate(rows):
+            seg = plan.segments[i]
+            vecs = {ch: v[j] for ch, v in vectors.items()}
+            if self.text_channel and i in text_vecs:
+                vecs[self.text_channel] = text_vecs[i]
+            extra = {"speech": seg.text, "ocr": plan.ocr_text[i] if plan.ocr_text else ""}
+            shots = tuple((s.start, s.end) for s in seg.shots)
+            out.append(
+                SegmentRecord(
+                    plan.video_id,
+                    plan.path,
+                    seg.start,
+                    seg.end,
+                    vecs,
+                    text=texts[i],
+                    keyframes=seg.keyframes,
+                    shots=shots,
+                    extra=extra,
+                )
+            )
+        return out
+
+    def _drop_old_versions(self, plan: VideoPlan) -> None:
+        """A changed file replaces its old points: delete other videos recorded at the same path."""
+        for old in list(self.store.iter_videos()):
+            if old.path == plan.path and old.video_id != plan.video_id:
+                self.store.delete_video(old.video_id)
+
+
+def _video_extra(plan: VideoPlan) -> dict[str, Any]:
+    return {"width": plan.width, "height": plan.height, "segments": len(plan.segments), "speech": plan.speech}
+
+
+def _prefetch(
+    pool: Executor, items: Sequence[T], submit: Callable[[Executor, T], Future[Any]], *, ahead: int
+) -> Iterator[tuple[T, Future[Any]]]:
+    """Yield ``(item, future)`` in order, keeping up to ``ahead`` tasks submitted in advance."""
+    queue: deque[tuple[T, Future[Any]]] = deque()
+    for item in items:
+        queue.append((item, submit(pool, item)))
+        if len(queue) > ahead:
+            yield queue.popleft()
+    while queue:
+        yield queue.popleft()
+
+
+class _Progress:
+    """Overall progress in seconds of video, with ETA (tqdm on a TTY; silent when piped)."""
+
+    def __init__(self, todo: Sequence[VideoSource], show: bool) -> None:
+        self._bar = None
+        if show and todo:
+            from tqdm.auto import tqdm
+
+            total = sum(v.duration for v in todo)
+            self._bar = tqdm(total=round(total, 1), unit="s", desc=f"indexing {len(todo)} videos", leave=True)
+
+    def advance(self, seconds: float) -> None:
+        if self._bar is not None:
+            self._bar.update(round(seconds, 1))
+
+    def skip(self, source: VideoSource) -> None:
+        self.advance(source.duration)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
