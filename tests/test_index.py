@@ -214,3 +214,18 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert cli(["search", "anything", "--index", str(tmp_path / "none"), "--video", "x.mp4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("vrag: ")
+
+
+def test_unavailable_visual_encoder_is_skipped_with_a_note(
+    tmp_path: Path, corpus: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = IndexConfig(**{**TINY, "visual_encoders": ("hf:someone/missing-model",)})
+    with VideoIndex.open(tmp_path / "idx", config) as index:
+        report = index.add(corpus[:1])
+        info = index.info()
+    assert report.ok and info.channels == ("minilm", "bm25")
+    assert "someone/missing-model" in info.notes[0] and "--local-dir" in info.notes[0]
+    with VideoIndex.open(tmp_path / "idx", config) as index:  # not retried on reopen
+        assert "not available when this index was built" in index.info().notes[0]
+        assert index.search("onions")[0].video.endswith("cooking.mp4")

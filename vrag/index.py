@@ -71,12 +71,20 @@ class _Channels:
     notes: tuple[str, ...]
 
     @classmethod
-    def load(cls, config: IndexConfig) -> _Channels:
+    def load(cls, config: IndexConfig, stored: Mapping[str, Any] | None = None) -> _Channels:
+        """Create the configured encoders. With the ``stored`` schema record of an existing index, an
+        encoder that was skipped when it was built (no weights then) is not tried again.
+        """
         from vrag.encoders import create_encoder
 
         visual: dict[str, VideoEncoder] = {}
         notes: list[str] = []
         for name in config.visual_encoders:
+            if stored is not None and _skipped_at_build(name, stored):
+                notes.append(
+                    f"visual channel {name!r} skipped: it was not available when this index was built"
+                )
+                continue
             try:
                 encoder = create_encoder(name, device=config.device)
             except ModelUnavailableError as err:
@@ -113,6 +121,11 @@ class _Channels:
         }
         blob = json.dumps(parts, sort_keys=True, default=str).encode()
         return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+
+def _skipped_at_build(name: str, stored: Mapping[str, Any]) -> bool:
+    built_with = stored.get("build_info", {}).get("config", {}).get("visual_encoders", ())
+    return name in built_with and channel_name(name) not in stored.get("dense", {})
 
 
 def _refuse_test_weights(spec: Any, config: IndexConfig) -> None:
@@ -177,11 +190,11 @@ class VideoIndex:
         """
         from vrag.store import open_store, read_schema_record
 
+        record = read_schema_record(location, url=url, api_key=api_key)
         if config is None:
-            record = read_schema_record(location, url=url, api_key=api_key)
             stored = (record or {}).get("build_info", {}).get("config")
             config = IndexConfig(**stored) if stored else load_config()
-        channels = _Channels.load(config)
+        channels = _Channels.load(config, record)
         store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
         return cls(store, config, channels)
 

@@ -9,8 +9,10 @@ variants.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +89,8 @@ def hub_file(model_id: str, filename: str) -> Path | None:
         return Path(cached)
     if cached is not None:  # cached "file does not exist" marker
         return None
+    if not is_offline() and not hub_reachable():
+        raise WeightsUnavailableError(model_id, cache_dir(), "no connection to the hub")
     try:
         return Path(hf_hub_download(model_id, filename, cache_dir=cache_dir(), local_files_only=is_offline()))
     except LocalEntryNotFoundError as err:
@@ -96,6 +100,23 @@ def hub_file(model_id: str, filename: str) -> Path | None:
         raise WeightsUnavailableError(model_id, cache_dir(), "no such repository on the hub") from err
     except EntryNotFoundError:
         return None
+
+
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick TCP connect to the hub endpoint (once per process), so an offline machine fails in
+    seconds instead of sitting through the hub client's retries."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    url = urlsplit(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def read_json(source: str, filename: str, *, local: bool) -> dict[str, Any] | None:
