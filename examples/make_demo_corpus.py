@@ -261,7 +261,8 @@ def write_sidecar(path: Path, cues: list[tuple[float, float, str]]) -> None:
         return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
 
     blocks = [
-        ("" if vtt else f"{i}\n") + f"{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, 1)
+        ("" if vtt else f"{i}\n") + f"{stamp(a)} --> {stamp(b)}\n{text}\n"
+        for i, (a, b, text) in enumerate(cues, 1)
     ]
     path.write_text(("WEBVTT\n\n" if vtt else "") + "\n".join(blocks), encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""VideoIndex + pipeline: idempotent, resumable after kill -9, bad files isolated, schema checked, CLI contract."""
+"""VideoIndex + pipeline: idempotent, resumable after kill -9, bad files isolated, schema checked, CLI."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 TINY = {"visual_encoders": ("videomae-test",), "allow_test_encoders": True, "workers": 0, "ocr": "off"}
 
 
-def _scene(colour: tuple[int, int, int]):  # noqa: ANN202
+def _scene(colour: tuple[int, int, int]):
     def frame(i: int, w: int, h: int) -> np.ndarray:
         img = np.zeros((h, w, 3), np.uint8)
         img[...] = colour
