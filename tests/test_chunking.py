@@ -10,6 +10,7 @@ import pytest
 import vrag
 from tests.scenes import Scene, SceneVideo, write_scenes
 from vrag.chunking import CHUNKERS, assign_cues, chunk_video, detect_shots
+from vrag.chunking._text import TextIndex, content_words
 from vrag.errors import ConfigError, UnknownNameError, VideoNotFoundError
 from vrag.media import open_video
 from vrag.types import Cue, Frames, Segment, Shot
@@ -200,6 +201,8 @@ def test_unknown_chunker_and_option_names_raise(four_shots: SceneVideo) -> None:
         chunk_video(four_shots.path, max_duraton=5.0)
     with pytest.raises(ConfigError, match="min_duration"):
         chunk_video(four_shots.path, min_duration=5.0, max_duration=8.0)
+    with pytest.raises(ConfigError, match="text_threshold"):
+        chunk_video(four_shots.path, text_threshold=1.5)
     with pytest.raises(ConfigError, match="window"):
         chunk_video(four_shots.path, chunker="fixed", window=0)
     with pytest.raises(ConfigError, match="tile"):
@@ -209,3 +212,66 @@ def test_unknown_chunker_and_option_names_raise(four_shots: SceneVideo) -> None:
 def test_missing_video_names_the_file(tmp_path) -> None:
     with pytest.raises(VideoNotFoundError, match=r"gone\.mp4"):
         chunk_video(tmp_path / "gone.mp4")
+
+
+# four_shots: A is 0-2.4 s, A' (a look-alike of A) 2.4-4.8 s
+GRADIENT = (
+    Cue(0.2, 1.1, "Gradient descent updates the weights a little at every step."),
+    Cue(1.2, 2.2, "The gradient tells us which direction increases the loss."),
+)
+GRADIENT_GOES_ON = (
+    Cue(2.6, 3.5, "So each step of gradient descent moves the weights against the gradient."),
+    Cue(3.6, 4.6, "Repeat until the loss stops falling."),
+)
+OVERFITTING = (
+    Cue(2.6, 3.5, "Overfitting means memorising the training examples."),
+    Cue(3.6, 4.6, "Hold out a validation set to catch it early."),
+)
+
+
+def test_look_alike_shots_with_continuing_speech_merge(four_shots: SceneVideo) -> None:
+    cues = GRADIENT + GRADIENT_GOES_ON
+
+    segments = chunk_video(four_shots.path, cues=cues, min_duration=1.0, max_duration=30.0)
+
+    assert [len(s.shots) for s in segments] == [2, 1, 1]
+    assert segments[0].cues == cues
+
+
+def test_look_alike_shots_on_different_topics_stay_apart(four_shots: SceneVideo) -> None:
+    video = open_video(four_shots.path)
+
+    segments = chunk_video(video, cues=GRADIENT + OVERFITTING, min_duration=1.0, max_duration=30.0)
+
+    assert [len(s.shots) for s in segments] == [1, 1, 1, 1]
+    assert [s.start for s in segments[1:]] == four_shots.cut_times  # exactly the cut frames' times
+    assert segments[1].cues == OVERFITTING
+    assert_tiles(segments, video.duration, video.frame_times)
+
+
+def test_text_is_not_compared_when_a_side_has_few_words(four_shots: SceneVideo) -> None:
+    cues = (*GRADIENT, Cue(2.6, 3.5, "Right, okay."))
+
+    segments = chunk_video(four_shots.path, cues=cues, min_duration=1.0, max_duration=30.0)
+
+    assert [len(s.shots) for s in segments] == [2, 1, 1]
+
+
+def test_text_threshold_zero_merges_on_looks_alone(four_shots: SceneVideo) -> None:
+    segments = chunk_video(
+        four_shots.path, cues=GRADIENT + OVERFITTING, text_threshold=0.0, min_duration=1.0, max_duration=30.0
+    )
+
+    assert [len(s.shots) for s in segments] == [2, 1, 1]
+
+
+def test_content_words_drop_stop_words_and_plural_endings() -> None:
+    assert content_words("The layers' weights, and a layer's weight: it's the same!") == [
+        "layer",
+        "weight",
+        "layer",
+        "weight",
+    ]
+    index = TextIndex.of(GRADIENT + OVERFITTING)
+    assert index.similarity(index.words(0.0, 2.4), index.words(2.4, 4.8)) == 0.0
+    assert index.similarity(index.words(0.0, 2.4), index.words(0.0, 2.4)) == pytest.approx(1.0)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 
+import av
 import numpy as np
 import pytest
 
 from tests.scenes import Scene, SceneVideo, write_scenes
+from tests.synth import write_video
 from vrag.chunking import SHOT_DETECTORS, HistogramDetector, TransNetV2Detector, detect_shots
 from vrag.chunking._transnet import boundaries_from_predictions, load_transnetv2
 from vrag.errors import ConfigError, UnknownNameError, VideoNotFoundError
@@ -157,3 +159,102 @@ def test_bad_detector_options_raise_config_error(cuts_video: SceneVideo) -> None
 def test_missing_file_names_the_file(tmp_path) -> None:
     with pytest.raises(VideoNotFoundError, match=r"nope\.mp4"):
         detect_shots(tmp_path / "nope.mp4")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# slides: cuts that only the pixels show, compression noise, fades between look-alikes
+
+
+def slide(title: str, bullets: tuple[str, ...], size: tuple[int, int] = (320, 180)) -> np.ndarray:
+    """A white lecture slide with a blue title bar: every slide of this template has the same colours."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = size
+    image = Image.new("RGB", size, (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, height // 5), fill=(30, 60, 120))
+    draw.text((10, 6), title, font=ImageFont.load_default(size=height // 9), fill=(255, 255, 255))
+    for row, bullet in enumerate(bullets):
+        font = ImageFont.load_default(size=height // 12)
+        draw.text((16, height // 4 + row * height // 6), f"- {bullet}", font=font, fill=(20, 20, 20))
+    return np.asarray(image)
+
+
+SLIDES = (
+    ("Neurons and layers", ("Weighted sum", "Stack layers for depth")),
+    ("Backpropagation", ("Chain rule", "Errors flow backwards")),
+    ("Activation functions", ("ReLU, sigmoid, tanh", "ReLU trains fastest")),
+)
+
+
+def test_cut_between_slides_of_one_template_is_found_at_the_exact_frame(tmp_path) -> None:
+    # same background and title bar, only the words change: colour histograms barely move
+    pictures = [slide(*s) for s in SLIDES]
+    path = write_video(
+        tmp_path / "slides.mp4", 90, size=(320, 180), frame_fn=lambda i, w, h: pictures[i // 30]
+    )
+    video = open_video(path)
+
+    shots = detect_shots(video)
+
+    assert [s.start_frame for s in shots[1:]] == [30, 60]
+    assert [s.start for s in shots[1:]] == [video.frame_times[30], video.frame_times[60]]
+
+
+def test_compression_noise_on_a_static_slide_is_not_a_cut(tmp_path) -> None:
+    # a grainy slide at a low bit rate with a keyframe every 12 frames: each keyframe redraws the grain,
+    # a small jump on every pixel at once, which is not a new shot
+    rng = np.random.default_rng(0)
+    base = slide(*SLIDES[0]).astype(np.float32)
+    path = tmp_path / "grain.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"crf": "35", "g": "12"})
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for i in range(100):
+            noisy = np.clip(base + rng.normal(0, 4.0, base.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(noisy, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+
+    assert len(detect_shots(path)) == 1
+
+
+@pytest.mark.parametrize(
+    ("scenes", "transitions"),
+    [
+        # look-alikes (same colours): the fade-out and the fade-in must not become two boundaries
+        ([Scene(40, 1, 1), Scene(40, 1, 6), Scene(40, 1, 9)], [("fade", 10), ("fade", 15)]),
+        ([Scene(40, 0), Scene(40, 2, speed=2.0), Scene(40, 5)], [("dissolve", 14), ("dissolve", 25)]),
+        ([Scene(40, 3), Scene(40, 7)], [("fade", 24)]),
+    ],
+    ids=["fades-between-look-alikes", "dissolves", "fade-dark-to-bright"],
+)
+def test_gradual_boundary_sits_at_the_centre_of_the_transition(
+    tmp_path, scenes: list[Scene], transitions: list[tuple[str, int]]
+) -> None:
+    video = write_scenes(tmp_path / "gradual.mp4", scenes, transitions)
+
+    found = [s.start_frame for s in detect_shots(video.path)[1:]]
+
+    centres = [(t.start_frame + t.end_frame) / 2 for t in video.transitions]
+    assert len(found) == len(centres)
+    assert all(abs(f - c) <= 1 for f, c in zip(found, centres, strict=True)), (found, centres)
+
+
+def test_fade_through_black_between_slides_is_one_boundary_at_its_darkest_point(tmp_path) -> None:
+    # 30 frames of slide A (the last 5 fading out), then slide B (the first 5 fading in): the slides look
+    # alike, so each half of the fade looks like a transition of its own; the shot starts at frame 30
+    pictures = [slide(*s).astype(np.float32) for s in SLIDES[:2]]
+
+    def frame(i: int, width: int, height: int) -> np.ndarray:
+        gain = min(30 - i if i < 30 else i - 29, 6) / 6  # ... 5/6 ... 1/6 | 1/6 ... 5/6 ...
+        return (pictures[i >= 30] * gain).astype(np.uint8)
+
+    path = write_video(tmp_path / "fade.mp4", 60, fps=10, size=(320, 180), frame_fn=frame)
+    video = open_video(path)
+
+    shots = detect_shots(video)
+
+    assert [s.start_frame for s in shots[1:]] == [30]
+    assert shots[1].start == video.frame_times[30] == pytest.approx(3.0)

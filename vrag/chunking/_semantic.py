@@ -25,6 +25,7 @@ from vrag.chunking._shots import (
     open_source,
     shots_from_boundaries,
 )
+from vrag.chunking._text import TextIndex
 from vrag.errors import ConfigError
 from vrag.types import Cue, Frames, Segment, Shot
 
@@ -285,19 +286,30 @@ class FixedChunker:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SemanticChunker:
-    """Merge consecutive shots that look alike; split long ones, preferably where a sentence ends.
+    """Merge consecutive shots that look alike and talk about the same thing; split long ones, preferably
+    where a sentence ends.
 
     The shot-level form of "cut where consecutive embeddings stop being similar": shots come from a
     detector; a shot joins the segment before it when the cosine similarity of the two shots' embeddings
-    (mean over ``frames_per_shot`` frames) is at least ``threshold`` and the segment stays within
-    ``max_duration``. Shots longer than ``max_duration`` are cut first, into near-equal parts, at the
-    sentence end (from ``cues``) nearest each target; failing that, where the picture changes most
-    (if below ``threshold``), else evenly. A segment shorter than ``min_duration`` joins its more similar
-    neighbour. All cuts are frame times; segments tile the video.
+    (mean over ``frames_per_shot`` frames) is at least ``threshold``, the segment stays within
+    ``max_duration``, and the words do not object: when the segment and the shot both have at least
+    ``text_min_words`` distinct content words in their cues, their TF-IDF similarity
+    (:class:`~vrag.chunking._text.TextIndex`) must reach ``text_threshold``. Two slides of one template
+    look alike, but their narration does not; shots without text merge on looks alone. Shots longer than
+    ``max_duration`` are cut first, into near-equal parts, at the sentence end (from ``cues``) nearest
+    each target; failing that, where the picture changes most (if below ``threshold``), else evenly. A
+    segment shorter than ``min_duration`` joins its more similar neighbour. All cuts are frame times, so
+    a boundary that comes from a shot cut is exactly that frame's time; segments tile the video.
 
     Args:
         threshold: cosine similarity needed to merge two shots (tuned for :func:`color_embedding`;
             retune for another ``embed``).
+        text_threshold: TF-IDF cosine similarity of the two sides' content words needed to merge them
+            when both have text; 0 turns the text test off. On the demo lectures
+            (``examples/make_demo_corpus.py``) consecutive slides on different topics score 0.09-0.19;
+            an explanation that goes on across a camera change and reuses its key terms scores higher
+            (0.48 for the one in ``tests/test_chunking.py``).
+        text_min_words: distinct content words each side needs before its text is compared.
         min_duration, max_duration: seconds; ``max_duration >= 2 * min_duration``.
         detector, detector_options: the shot detector (registry name or object) and its settings.
         shots: precomputed shots that tile the video (skips detection).
@@ -310,6 +322,8 @@ class SemanticChunker:
     """
 
     threshold: float = 0.75
+    text_threshold: float = 0.25
+    text_min_words: int = 5
     min_duration: float = 2.0
     max_duration: float = 60.0
     detector: Any = "histogram"
@@ -331,13 +345,18 @@ class SemanticChunker:
             )
         if not -1.0 <= self.threshold <= 1.0 or self.frames_per_shot < 1:
             raise ConfigError("semantic chunker: need -1 <= threshold <= 1 and frames_per_shot >= 1")
+        if not 0.0 <= self.text_threshold <= 1.0 or self.text_min_words < 1:
+            raise ConfigError(
+                f"semantic chunker: need 0 <= text_threshold <= 1 and text_min_words >= 1, got "
+                f"text_threshold={self.text_threshold}, text_min_words={self.text_min_words}"
+            )
 
     def chunk(self, video: VideoLike) -> list[Segment]:
         line = _Timeline.of(video)
         cues = _load_cues(video, self.cues, self.asr)
         if line.n == 0:
             return _segments(line, [[(0, 0)]], cues)
-        plan = _Plan(self, video, line, _sentence_ends(cues) if cues else [])
+        plan = _Plan(self, video, line, cues)
         ranges = _shot_ranges(video, self.shots, self.detector, self.detector_options)
         pieces = [p for r in ranges for g in plan.split([r]) for p in g]
         groups = plan.enforce_min(plan.merge(pieces))
@@ -350,10 +369,10 @@ Group = list[tuple[int, int]]
 class _Plan:
     """The merge / split decisions of one :class:`SemanticChunker` run over one video."""
 
-    def __init__(
-        self, cfg: SemanticChunker, video: VideoLike, line: _Timeline, sentences: list[float]
-    ) -> None:
-        self.cfg, self.video, self.line, self.sentences = cfg, video, line, sentences
+    def __init__(self, cfg: SemanticChunker, video: VideoLike, line: _Timeline, cues: Sequence[Cue]) -> None:
+        self.cfg, self.video, self.line = cfg, video, line
+        self.sentences = _sentence_ends(cues) if cues else []
+        self.text = TextIndex.of(cues)
         self.embed: Embedder = cfg.embed or color_embedding
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
@@ -391,11 +410,23 @@ class _Plan:
         for piece in pieces[1:]:
             group = groups[-1]
             fits = self.line.span(group[0][0], piece[1]) <= self.cfg.max_duration
-            if fits and self.sim([group[-1]], [piece]) >= self.cfg.threshold:
+            if (
+                fits
+                and self.sim([group[-1]], [piece]) >= self.cfg.threshold
+                and self.same_topic(group, [piece])
+            ):
                 group.append(piece)
             else:
                 groups.append([piece])
         return groups
+
+    def same_topic(self, a: Group, b: Group) -> bool:
+        """False when both sides have enough words (``text_min_words``) and they share too few of them
+        (TF-IDF similarity below ``text_threshold``); True otherwise."""
+        words = [self.text.words(self.line.at(g[0][0]), self.line.at(g[-1][1])) for g in (a, b)]
+        if min(len(w) for w in words) < self.cfg.text_min_words:
+            return True
+        return self.text.similarity(*words) >= self.cfg.text_threshold
 
     def enforce_min(self, groups: list[Group]) -> list[Group]:
         """Fold each group shorter than ``min_duration`` into its more similar neighbour (re-splitting a
