@@ -229,3 +229,30 @@ def test_unavailable_visual_encoder_is_skipped_with_a_note(
     with VideoIndex.open(tmp_path / "idx", config) as index:  # not retried on reopen
         assert "not available when this index was built" in index.info().notes[0]
         assert index.search("onions")[0].video.endswith("cooking.mp4")
+
+
+_UNGUARDED = """
+import json, sys
+from vrag.config import IndexConfig
+from vrag.index import VideoIndex
+
+# no `if __name__ == "__main__":` guard: spawned workers re-import this script and cannot start
+with VideoIndex.open(sys.argv[1], IndexConfig(**{config})) as index:
+    report = index.add(sys.argv[2:])
+print("REPORT", json.dumps(report.to_dict()))
+"""
+
+
+@pytest.mark.slow
+def test_dead_workers_fail_their_files_with_the_fix_not_the_batch(tmp_path: Path, corpus: list[Path]) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(_UNGUARDED).format(config=repr({**TINY, "workers": 1})))
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "idx"), *map(str, corpus[:2])],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=300,
+    )  # fmt: skip
+    reports = [json.loads(line[7:]) for line in run.stdout.splitlines() if line.startswith("REPORT ")]
+    report = reports[-1]  # the parent's (a re-imported child may print before it dies)
+    assert run.returncode == 0 and report["indexed"] == []
+    assert [f["error"] for f in report["failed"]] == ["WorkerError", "WorkerError"]
+    assert "__main__" in report["failed"][0]["message"]

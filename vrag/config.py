@@ -40,7 +40,8 @@ class IndexConfig(_Frozen):
             are available.
         device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when present).
         encode_batch: clips per encoder forward pass.
-        workers: decode/chunk worker processes (0 = in the main process).
+        workers: decode/chunk worker processes (0 = in the main process); ``None`` picks: none for less
+            than 5 minutes of video (starting a process costs seconds), else one per spare core (max 4).
         allow_test_encoders: permit random-weight ``*-test`` encoders (for tests only: their vectors mean
             nothing).
     """
@@ -53,7 +54,7 @@ class IndexConfig(_Frozen):
     asr: Literal["auto", "on", "off"] = "auto"
     device: str | None = None
     encode_batch: int = Field(default=8, ge=1)
-    workers: int = Field(default=1, ge=0)
+    workers: int | None = Field(default=None, ge=0)
     allow_test_encoders: bool = False
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "VideoNotFoundError",
     "VragError",
     "WeightsUnavailableError",
+    "WorkerError",
 ]
 
 
@@ -112,6 +113,16 @@ class CorruptVideoError(MediaError):
 
 class DecodeError(MediaError):
     """Frames could not be decoded at the requested times."""
+
+
+class WorkerError(MediaError):
+    """A decode/chunk worker process died while working on this file (the rest of the batch goes on)."""
+
+    fix = (
+        "if this happens for every file, your script starts indexing at import time: put it under "
+        "`if __name__ == '__main__':` (worker processes re-import it) or set workers=0; otherwise the file "
+        "crashes the decoder: re-encode it with ffmpeg -i IN -c:v libx264 OUT.mp4"
+    )
 
 
 class SubtitleError(MediaError):

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
-from vrag.errors import VragError
+from vrag.errors import VragError, WorkerError
 from vrag.types import Segment
 
 if TYPE_CHECKING:
@@ -167,8 +168,10 @@ def decode_clips(
 
 
 def _init_worker() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    logging.basicConfig(level=logging.WARNING)
+    """One compute thread per worker process, so workers and the encoders do not fight over cores."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 # ------------------------------------------------------------------------------------------- main side
@@ -212,7 +215,7 @@ class Ingestor:
         fingerprint: the pipeline fingerprint recorded with every video.
         chunker / chunk_options / ocr / asr: how videos are cut and read.
         batch: segments per encoder batch.
-        workers: decode/chunk processes (0 = inline).
+        workers: decode/chunk processes (0 = inline; ``None``: see :func:`auto_workers`).
     """
 
     store: Store
@@ -225,7 +228,7 @@ class Ingestor:
     ocr: bool = False
     asr: AsrMode = "auto"
     batch: int = 8
-    workers: int = 1
+    workers: int | None = None
 
     def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
         """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
@@ -237,13 +240,29 @@ class Ingestor:
             tally.fail(path, err)
         todo = self._todo(scan.videos, tally)
         show = sys.stderr.isatty() if progress is None else progress
-        with self._executor(len(todo)) as pool, _Progress(todo, show) as bar:
-            for source, plan in _prefetch(pool, todo, self._plan_task, ahead=max(2, self.workers + 1)):
-                self._one(pool, source, plan, tally, bar)
+        workers = auto_workers(sum(v.duration for v in todo)) if self.workers is None else self.workers
+        with _Progress(todo, show) as bar:
+            while todo:
+                todo = self._drain(todo, workers, tally, bar)
         return IngestReport(
             tuple(tally.indexed), tuple(tally.skipped), tuple(tally.failed), tally.segments,
             tally.video_seconds, time.perf_counter() - started, tuple(dict.fromkeys(tally.notes)),
         )  # fmt: skip
+
+    def _drain(
+        self, todo: Sequence[VideoSource], workers: int, tally: _Tally, bar: _Progress
+    ) -> list[VideoSource]:
+        """Index ``todo`` with one worker pool; if a worker dies, fail the video it was on and return the
+        videos not yet indexed (the caller starts a fresh pool for them)."""
+        with _executor(workers, len(todo)) as pool:
+            for k, (source, plan) in enumerate(_prefetch(pool, todo, self._plan_task, ahead=workers + 1)):
+                try:
+                    self._one(pool, source, plan, tally, bar)
+                except BrokenProcessPool as err:
+                    tally.fail(source.path, WorkerError(source.path, str(err) or "a worker process died"))
+                    bar.skip(source)
+                    return list(todo[k + 1 :])
+        return []
 
     def _todo(self, sources: Sequence[VideoSource], tally: _Tally) -> list[VideoSource]:
         todo, seen = [], set()
@@ -254,12 +273,6 @@ class Ingestor:
                 seen.add(src.video_id)
                 todo.append(src)
         return todo
-
-    def _executor(self, jobs: int) -> Executor:
-        if self.workers == 0 or jobs == 0:
-            return _Inline()
-        ctx = get_context("spawn")
-        return ProcessPoolExecutor(min(self.workers, jobs), mp_context=ctx, initializer=_init_worker)
 
     def _plan_task(self, pool: Executor, source: VideoSource) -> Future[VideoPlan]:
         args = (str(source.path), self.chunker, dict(self.chunk_options), self.ocr, self.asr)
@@ -294,7 +307,7 @@ class Ingestor:
         def submit(rows: range) -> Future[list[np.ndarray]]:
             return pool.submit(decode_clips, plan.path, [spans[i] for i in rows], specs)
 
-        ahead = max(2, self.workers * 2)
+        ahead = 2 if isinstance(pool, _Inline) else 4
         for rows, clips in _prefetch(pool, batches, lambda _pool, r: submit(r), ahead=ahead):
             encoded = zip(self.visual.items(), clips.result(), strict=True)
             vectors = {ch: enc.encode_video(c) for (ch, enc), c in encoded}
@@ -352,6 +365,19 @@ class Ingestor:
         for old in list(self.store.iter_videos()):
             if old.path == plan.path and old.video_id != plan.video_id:
                 self.store.delete_video(old.video_id)
+
+
+def auto_workers(video_seconds: float) -> int:
+    """Worker processes for a job: none under 5 minutes of video, else one per spare core (at most 4)."""
+    return 0 if video_seconds < 300 else max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def _executor(workers: int, jobs: int) -> Executor:
+    if workers == 0 or jobs == 0:
+        return _Inline()
+    # spawn, not fork: a forked child deadlocked in FFmpeg threads inherited from the parent (seen here)
+    ctx = get_context("spawn")
+    return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=_init_worker)
 
 
 def _video_extra(plan: VideoPlan) -> dict[str, Any]:
