@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/python examples/quickstart.py
 
-test: setup
+test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -35,6 +35,10 @@ typecheck: setup
 bench: setup
 	$(BIN)/python benchmarks/sampling.py
 	$(BIN)/python benchmarks/shot_detection.py
+	$(BIN)/python benchmarks/encode_cpu.py
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ingest.py memory
+	$(BIN)/python benchmarks/store_query.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
