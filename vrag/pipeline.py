@@ -298,6 +298,7 @@ class Ingestor:
         from vrag.store import VideoRecord
 
         self.store.begin_video(plan.video_id)
+        bar.start_file(Path(plan.path).name, len(plan.segments))
         texts = self._texts(plan)
         text_vecs = self._text_vectors(texts)
         specs = [enc.spec for enc in self.visual.values()]
@@ -312,10 +313,11 @@ class Ingestor:
             encoded = zip(self.visual.items(), clips.result(), strict=True)
             vectors = {ch: enc.encode_video(c) for (ch, enc), c in encoded}
             self.store.add_segments(self._records(plan, rows, texts, text_vecs, vectors))
-            bar.advance(plan.segments[rows[-1]].end - plan.segments[rows[0]].start)
+            bar.advance(plan.segments[rows[-1]].end - plan.segments[rows[0]].start, len(rows))
         self.store.commit_video(
             VideoRecord(plan.video_id, plan.path, plan.duration, extra=_video_extra(plan))
         )
+        bar.end_file()
         return len(plan.segments)
 
     def _texts(self, plan: VideoPlan) -> list[str]:
@@ -398,26 +400,43 @@ def _prefetch(
 
 
 class _Progress:
-    """Overall progress in seconds of video, with ETA (tqdm on a TTY; silent when piped)."""
+    """Two bars on a TTY (silent when piped): overall seconds of video with ETA, and the current file's
+    segments."""
 
     def __init__(self, todo: Sequence[VideoSource], show: bool) -> None:
-        self._bar = None
+        self._total: Any = None
+        self._file: Any = None
         if show and todo:
             from tqdm.auto import tqdm
 
-            total = sum(v.duration for v in todo)
-            self._bar = tqdm(total=round(total, 1), unit="s", desc=f"indexing {len(todo)} videos", leave=True)
+            total = round(sum(v.duration for v in todo), 1)
+            self._total = tqdm(total=total, unit="s", desc=f"indexing {len(todo)} videos", position=0)
 
-    def advance(self, seconds: float) -> None:
-        if self._bar is not None:
-            self._bar.update(round(seconds, 1))
+    def start_file(self, name: str, segments: int) -> None:
+        if self._total is not None:
+            from tqdm.auto import tqdm
+
+            self._file = tqdm(total=segments, unit="seg", desc=name, position=1, leave=False)
+
+    def advance(self, seconds: float, segments: int = 0) -> None:
+        if self._total is not None:
+            self._total.update(round(seconds, 1))
+        if self._file is not None:
+            self._file.update(segments)
+
+    def end_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def skip(self, source: VideoSource) -> None:
+        self.end_file()
         self.advance(source.duration)
 
     def __enter__(self) -> _Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self.end_file()
+        if self._total is not None:
+            self._total.close()
