@@ -8,7 +8,8 @@ decoded at the encoder's size inside the decoder, encoder batches across segment
 Both write into a fresh Qdrant Edge index. Each way runs in its own subprocess (peak RSS read from
 ``ru_maxrss``), and they alternate ``--repeat`` times; the best time of each is reported.
 
-    python benchmarks/ingest.py [--encoder videomae-test] [--copies 2] [--repeat 2] [--json]
+    python benchmarks/ingest.py [--encoder videomae-test|videomae-base-random] [--bf16] [--copies 2]
+                                [--repeat 2] [--json]
     python benchmarks/ingest.py memory [--minutes 5 15 30]     # peak RSS vs video length
 """
 
@@ -44,17 +45,30 @@ def corpus(directory: Path, copies: int) -> list[Path]:
     return videos
 
 
-def config(encoder: str, workers: int) -> dict[str, object]:
+def base_random(directory: Path) -> str:
+    """A VideoMAE-B (16x224) with random weights saved as a model directory: real cost, meaningless vectors
+    (speed only; never index with it)."""
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    path = directory / "videomae-base-random"
+    if not (path / "config.json").exists():
+        VideoMAEModel(VideoMAEConfig()).save_pretrained(path)
+    return str(path)
+
+
+def config(encoder: str, workers: int, dtype: str | None = None) -> dict[str, object]:
     return {
-        "visual_encoders": (encoder,), "allow_test_encoders": True, "workers": workers,
+        "visual_encoders": (encoder,), "allow_test_encoders": True, "workers": workers, "dtype": dtype,
         "ocr": "on", "asr": "off", "encode_batch": 8,
     }  # fmt: skip
 
 
-def run_vrag(paths: list[Path], index: Path, encoder: str, workers: int = 1) -> dict[str, float]:
+def run_vrag(
+    paths: list[Path], index: Path, encoder: str, workers: int = 1, dtype: str | None = None
+) -> dict[str, float]:
     from vrag import IndexConfig, VideoIndex
 
-    with VideoIndex.open(index, IndexConfig(**config(encoder, workers=workers))) as vi:
+    with VideoIndex.open(index, IndexConfig(**config(encoder, workers=workers, dtype=dtype))) as vi:
         started = time.perf_counter()
         report = vi.add(paths, progress=False)
         elapsed = time.perf_counter() - started
@@ -99,7 +113,8 @@ def _child(way: str, paths: list[str], encoder: str) -> None:
         if way == "naive":
             result = run_naive(files, index, encoder)
         else:
-            result = run_vrag(files, index, encoder, workers=int(way.removeprefix("vrag-w")))
+            workers, _, dtype = way.removeprefix("vrag-w").partition("-")
+            result = run_vrag(files, index, encoder, int(workers), "bfloat16" if dtype == "bf16" else None)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -118,7 +133,10 @@ def _peak(runs: list[dict[str, float]]) -> float:
 def throughput(ns: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in corpus(Path(tmp), ns.copies)]
-        runs: dict[str, list[dict[str, float]]] = {"naive": [], "vrag-w0": [], "vrag-w1": []}
+        if ns.encoder == "videomae-base-random":
+            ns.encoder = base_random(Path(tmp))
+        ways = ["naive", "vrag-w0", "vrag-w1", *(["vrag-w1-bf16"] if ns.bf16 else [])]
+        runs: dict[str, list[dict[str, float]]] = {way: [] for way in ways}
         for _ in range(ns.repeat):
             for way in runs:
                 runs[way].append(_spawn([way, ns.encoder, *paths]))
@@ -199,6 +217,7 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="throughput", choices=["throughput", "memory"])
     parser.add_argument("--encoder", default="videomae-test", help="visual encoder (name or model dir)")
     parser.add_argument("--copies", type=int, default=2, help="copies of the 3-video demo corpus")
+    parser.add_argument("--bf16", action="store_true", help="add a run of the pipeline with bf16 encoders")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--minutes", type=float, nargs="+", default=[5, 15, 30])
     parser.add_argument("--json", action="store_true")

@@ -39,6 +39,8 @@ class IndexConfig(_Frozen):
         asr: speech recognition when there are no subtitles: ``"auto"`` when faster-whisper and its model
             are available.
         device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when present).
+        dtype: compute dtype of the visual encoders (default: bf16 on CUDA, fp32 on CPU; ``"bfloat16"`` is
+            about 2x faster on CPUs with bf16 instructions, cosine to fp32 > 0.9999 — see BENCHMARKS.md).
         encode_batch: clips per encoder forward pass.
         workers: decode/chunk worker processes (0 = in the main process); ``None`` picks: none for less
             than 5 minutes of video (starting a process costs seconds), else one per spare core (max 4).
@@ -53,6 +55,7 @@ class IndexConfig(_Frozen):
     ocr: Literal["auto", "on", "off"] = "auto"
     asr: Literal["auto", "on", "off"] = "auto"
     device: str | None = None
+    dtype: str | None = None
     encode_batch: int = Field(default=8, ge=1)
     workers: int | None = Field(default=None, ge=0)
     allow_test_encoders: bool = False

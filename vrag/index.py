@@ -86,7 +86,7 @@ class _Channels:
                 )
                 continue
             try:
-                encoder = create_encoder(name, device=config.device)
+                encoder = create_encoder(name, device=config.device, dtype=config.dtype)
             except ModelUnavailableError as err:
                 notes.append(f"visual channel {name!r} skipped: {err}")
                 log.warning("visual channel %r skipped: %s", name, err)
