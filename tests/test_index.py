@@ -18,6 +18,7 @@ from vrag.cli import main as cli
 from vrag.config import IndexConfig
 from vrag.errors import ConfigError, SchemaMismatchError
 from vrag.index import VideoIndex
+from vrag.media import open_video
 
 pytestmark = pytest.mark.integration
 
@@ -112,10 +113,13 @@ def test_changed_file_replaces_its_old_points(tmp_path: Path) -> None:
     with VideoIndex.open(tmp_path / "idx", IndexConfig(**TINY)) as index:
         index.add(path)
         write_video(path, 75, frame_fn=_scene((200, 10, 10)), subtitles=[(0.1, 2.5, "second take")])
-        index.add(path)
+        assert index.add(path).indexed == (str(path),)
+        assert index.add(path).skipped == (str(path),)  # the new version is what is stored now
         assert index.info().videos == 1
-        texts = {h.text for h in index.search("take", k=10)}
-    assert texts == {"second take"}
+        hits = index.search("take", k=10)
+    fresh = open_video(path)
+    assert {h.text for h in hits} == {"second take"}
+    assert {h.video_id for h in hits} == {fresh.video_id} and max(h.end for h in hits) == fresh.duration
 
 
 def test_schema_mismatch_says_what_differs_and_how_to_rebuild(tmp_path: Path, corpus: list[Path]) -> None:
@@ -211,9 +215,32 @@ def test_cli_index_search_info_delete_json(
 
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["search", "anything", "--index", str(tmp_path / "none"), "--video", "x.mp4"]) == 2
+    missing = tmp_path / "none"
+    assert cli(["search", "anything", "--index", str(missing)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("vrag: ")
+    assert len(err) == 1 and err[0].startswith("vrag: no index at") and not missing.exists()
+    assert cli(["chunk", str(tmp_path), "--chunker", "semantik"]) == 2
+    assert "Did you mean 'semantic'" in capsys.readouterr().err
+
+
+def test_cli_env_and_flags_and_the_stored_config(
+    tmp_path: Path, corpus: list[Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = tmp_path / "idx"
+    config = tmp_path / "vrag.toml"
+    config.write_text(
+        '[index]\nvisual_encoders = ["videomae-test"]\nallow_test_encoders = true\nchunker = "fixed"\n'
+    )
+    monkeypatch.setenv("VRAG_INDEX", str(idx))
+    monkeypatch.setenv("VRAG_QDRANT_URL", "http://127.0.0.1:9")  # ignored: --index names the index below
+    assert cli(["index", str(corpus[0]), "--index", str(idx), "--config", str(config), "--workers", "0"]) == 0
+    monkeypatch.delenv("VRAG_QDRANT_URL")
+    # a later run without --config builds on the stored configuration (fixed chunker), not the defaults
+    assert cli(["index", str(corpus[1]), "--workers", "0", "--json"]) == 0
+    capsys.readouterr()
+    assert cli(["info", "--json"]) == 0  # VRAG_INDEX names the index
+    info = json.loads(capsys.readouterr().out)
+    assert info["videos"] == 2 and info["config"]["chunker"] == "fixed"
 
 
 def test_unavailable_visual_encoder_is_skipped_with_a_note(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from vrag import __version__
 from vrag._format import span
-from vrag.errors import VragError
+from vrag.errors import ConfigError, VragError
 
 if TYPE_CHECKING:
     from vrag.index import VideoIndex
@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--verbose", action="store_true", help="show tracebacks for errors")
     store = argparse.ArgumentParser(add_help=False, parents=[common])
-    store.add_argument("--index", default=os.environ.get("VRAG_INDEX"), help="index folder (default .vrag)")
-    store.add_argument("--qdrant-url", default=os.environ.get("VRAG_QDRANT_URL"), help="Qdrant server URL")
+    store.add_argument("--index", help="index folder (default: $VRAG_INDEX, else .vrag)")
+    store.add_argument("--qdrant-url", help="Qdrant server URL (default: $VRAG_QDRANT_URL)")
     store.add_argument("--api-key", default=os.environ.get("VRAG_API_KEY"), help="Qdrant API key")
     store.add_argument("--config", help="TOML file with index settings ([index] table)")
 
@@ -69,24 +69,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(args: argparse.Namespace, **overrides: Any) -> VideoIndex:
-    from vrag.config import load_config
+def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -> VideoIndex:
+    """Open the index the flags (else ``VRAG_INDEX`` / ``VRAG_QDRANT_URL``) name. Its stored configuration is
+    the base; ``--config``, ``VRAG_*`` settings and flags apply on top. Only ``index`` may create one."""
+    from vrag.config import IndexConfig, load_config
     from vrag.index import VideoIndex
+    from vrag.store import DEFAULT_INDEX, read_schema_record
 
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    explicit = (
-        args.config or overrides or any(k.startswith("VRAG_") and k not in _STORE_ENV for k in os.environ)
-    )
-    config = load_config(args.config, **overrides) if explicit else None
-    return VideoIndex.open(args.index, config, url=args.qdrant_url, api_key=args.api_key)
+    location, url = _where(args)
+    record = read_schema_record(location, url=url, api_key=args.api_key)
+    if record is None and not create:
+        where = url or location or DEFAULT_INDEX
+        raise ConfigError(
+            f"no index at {where}: run `vrag index PATH...` first, or pass --index DIR / --qdrant-url"
+        )
+    stored = (record or {}).get("build_info", {}).get("config")
+    base = IndexConfig(**stored) if stored else None
+    config = load_config(args.config, base=base, **{k: v for k, v in overrides.items() if v is not None})
+    return VideoIndex.open(location, config, url=url, api_key=args.api_key)
 
 
-_STORE_ENV = {"VRAG_INDEX", "VRAG_QDRANT_URL", "VRAG_API_KEY"}
+def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Flags win over the environment, so ``--index`` works while ``VRAG_QDRANT_URL`` is set (and back)."""
+    if args.index or args.qdrant_url:
+        return args.index, args.qdrant_url
+    return os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
 
 
 def _index(args: argparse.Namespace) -> int:
     encoders = None if args.encoder is None else tuple(e for e in args.encoder if e != "none")
-    with _open(args, visual_encoders=encoders, chunker=args.chunker, workers=args.workers) as index:
+    overrides = {"visual_encoders": encoders, "chunker": args.chunker, "workers": args.workers}
+    with _open(args, create=True, **overrides) as index:
         report = index.add(args.paths)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
@@ -98,8 +111,8 @@ def _index(args: argparse.Namespace) -> int:
         )
         for note in report.notes:
             print(f"  note: {note}")
-    for failure in report.failed:
-        print(f"FAILED {failure.path}: {failure.error}: {failure.message}", file=sys.stderr)
+    for f in report.failed:
+        print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -149,28 +162,34 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _chunk(args: argparse.Namespace) -> int:
-    from vrag.chunking import chunk_video
+    from vrag.chunking import CHUNKERS, chunk_video
     from vrag.media import scan_videos
+    from vrag.pipeline import FileFailure
 
+    CHUNKERS.create(args.chunker)  # an unknown name is a usage error (exit 2), not a failure per file
     report = scan_videos(args.paths)
-    results: list[tuple[str, str, list[Segment]]] = []
-    failed = [(str(path), str(error)) for path, error in report.failed]
+    failed = [FileFailure(str(path), type(err).__name__, str(err)) for path, err in report.failed]
+    videos = []
     for video in report.videos:
         try:
-            results.append((str(video.path), video.video_id, chunk_video(video, chunker=args.chunker)))
-        except VragError as error:
-            failed.append((str(video.path), str(error)))
+            with video:
+                segments = chunk_video(video, chunker=args.chunker)
+        except Exception as err:  # one bad file never stops the rest
+            failed.append(FileFailure(str(video.path), type(err).__name__, str(err)))
             continue
         if not args.json:
-            _print_segments(*results[-1][::2])
+            _print_segments(str(video.path), segments)
+        videos.append(
+            {
+                "video": str(video.path),
+                "video_id": video.video_id,
+                "segments": list(map(_segment_json, segments)),
+            }
+        )
     if args.json:
-        videos = [
-            {"video": p, "video_id": v, "segments": [_segment_json(s) for s in segs]}
-            for p, v, segs in results
-        ]
-        print(json.dumps({"videos": videos, "failed": dict(failed)}, indent=1))
-    for path, why in failed:
-        print(f"FAILED {path}: {why}", file=sys.stderr)
+        print(json.dumps({"videos": videos, "failed": [f.to_dict() for f in failed]}, indent=1))
+    for f in failed:
+        print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -61,15 +61,19 @@ class IndexConfig(_Frozen):
     allow_test_encoders: bool = False
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> IndexConfig:
-    """Read an :class:`IndexConfig` from a TOML file (its ``[index]`` table or top level), then apply
-    ``VRAG_*`` environment variables (``VRAG_CHUNKER``, ``VRAG_DEVICE``, ``VRAG_VISUAL_ENCODERS`` comma
-    separated, ...), then keyword overrides (``None`` values are ignored).
+def load_config(
+    path: str | Path | None = None, *, base: IndexConfig | None = None, **overrides: Any
+) -> IndexConfig:
+    """Start from ``base`` (e.g. the configuration an index was built with; default: the defaults), then
+    apply a TOML file (its ``[index]`` table or top level), then ``VRAG_*`` environment variables
+    (``VRAG_CHUNKER``, ``VRAG_DEVICE``, ``VRAG_VISUAL_ENCODERS`` comma separated, ...), then keyword
+    overrides (``None`` values are ignored).
 
     Raises:
         ConfigError: unreadable file, unknown key or invalid value (the message names the key).
     """
-    values: dict[str, Any] = _read_toml(Path(path)) if path else {}
+    values: dict[str, Any] = base.model_dump() if base is not None else {}
+    values.update(_read_toml(Path(path)) if path else {})
     values.update(_from_env())
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:

@@ -114,13 +114,20 @@ class _Channels:
             "pipeline": PIPELINE_VERSION,
             "chunker": config.chunker,
             "chunk_options": config.chunk_options,
-            "ocr": resolve_ocr(config.ocr),
+            "ocr": config.ocr,
             "asr": config.asr,
             "channels": {ch: [enc.spec.source, enc.spec.dim] for ch, enc in self.visual.items()},
             "text": [self.text_channel, self.text.spec.dim if self.text else None],
         }
         blob = json.dumps(parts, sort_keys=True, default=str).encode()
         return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+
+def _check_chunker(config: IndexConfig) -> None:
+    """Unknown chunker names or options raise here (exit 2 in the CLI), not once per file."""
+    from vrag.chunking import CHUNKERS
+
+    CHUNKERS.create(config.chunker, **config.chunk_options)
 
 
 def _skipped_at_build(name: str, stored: Mapping[str, Any]) -> bool:
@@ -194,6 +201,7 @@ class VideoIndex:
         if config is None:
             stored = (record or {}).get("build_info", {}).get("config")
             config = IndexConfig(**stored) if stored else load_config()
+        _check_chunker(config)
         channels = _Channels.load(config, record)
         store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
         return cls(store, config, channels)

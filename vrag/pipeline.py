@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
-from vrag.errors import VragError, WorkerError
+from vrag.errors import WorkerError
 from vrag.types import Segment
 
 if TYPE_CHECKING:
@@ -62,6 +62,9 @@ class FileFailure:
     error: str
     message: str
 
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "error": self.error, "message": self.message}
+
 
 @dataclass(frozen=True, slots=True)
 class IngestReport:
@@ -93,7 +96,7 @@ class IngestReport:
         return {
             "indexed": list(self.indexed),
             "skipped": list(self.skipped),
-            "failed": [{"path": f.path, "error": f.error, "message": f.message} for f in self.failed],
+            "failed": [f.to_dict() for f in self.failed],
             "segments": self.segments,
             "video_seconds": round(self.video_seconds, 3),
             "seconds": round(self.seconds, 3),
@@ -103,31 +106,49 @@ class IngestReport:
 
 # ------------------------------------------------------------------------------------------- worker side
 
-_OPEN: OrderedDict[str, VideoSource] = OrderedDict()  # per worker process: recently opened videos
+_OPEN: OrderedDict[str, VideoSource] = OrderedDict()  # video_id → source, in whichever process decodes
 
 
-def _source(path: str) -> VideoSource:
+def _remember(video: VideoSource) -> VideoSource:
+    _OPEN[video.video_id] = video
+    _OPEN.move_to_end(video.video_id)
+    while len(_OPEN) > 4:
+        _OPEN.popitem(last=False)[1].close()
+    return video
+
+
+def _source(path: str, video_id: str) -> VideoSource:
+    """The source scanned as ``video_id``; reopened if this process has not seen it (checked unchanged)."""
+    from vrag.errors import MediaError
     from vrag.media import open_video
 
-    if path not in _OPEN:
-        _OPEN[path] = open_video(path)
-        while len(_OPEN) > 4:
-            _OPEN.popitem(last=False)[1].close()
-    _OPEN.move_to_end(path)
-    return _OPEN[path]
+    if video_id not in _OPEN:
+        video = open_video(path)
+        if video.video_id != video_id:
+            raise MediaError(path, "the file changed while it was being indexed", "index it again")
+        _remember(video)
+    return _OPEN[video_id]
 
 
-def plan_video(path: str, chunker: str, options: Mapping[str, Any], ocr: bool, asr: AsrMode) -> VideoPlan:
-    """Open and chunk one video (speech aligned), and read on-screen text at each segment's keyframes."""
+def forget_sources() -> None:
+    """Close and drop the sources this process holds (the main process calls it after each run)."""
+    while _OPEN:
+        _OPEN.popitem()[1].close()
+
+
+def plan_video(
+    video: VideoSource, chunker: str, options: Mapping[str, Any], ocr: bool, asr: AsrMode
+) -> VideoPlan:
+    """Chunk one scanned video (speech aligned), and read on-screen text at each segment's keyframes."""
     from vrag.chunking import chunk_video
     from vrag.media import load_transcript
 
-    video = _source(path)
+    video = _remember(video)
     transcript = load_transcript(video, asr=asr)
     segments = chunk_video(video, chunker=chunker, cues=transcript.cues, **options)
     screen = _screen_text(video, segments) if ocr else ()
     return VideoPlan(
-        str(video.path), video.video_id, video.duration, video.width, video.height,
+        str(Path(video.path).resolve()), video.video_id, video.duration, video.width, video.height,
         tuple(segments), transcript.note, screen,
     )  # fmt: skip
 
@@ -154,10 +175,10 @@ def _ocr_size(width: int, height: int, longest: int = 960) -> tuple[int, int] | 
 
 
 def decode_clips(
-    path: str, spans: Sequence[tuple[float, float]], specs: Sequence[EncoderSpec]
+    path: str, video_id: str, spans: Sequence[tuple[float, float]], specs: Sequence[EncoderSpec]
 ) -> list[np.ndarray]:
     """For each encoder spec, the uint8 clips ``[len(spans), T, H, W, 3]`` it asks for over ``spans``."""
-    video = _source(path)
+    video = _source(path, video_id)
     out = []
     for spec in specs:
         size = spec.decode_size(video.width, video.height)
@@ -184,7 +205,7 @@ class _Inline(Executor):
         future: Future[T] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as err:
+        except Exception as err:
             future.set_exception(err)
         return future
 
@@ -200,7 +221,8 @@ class _Tally:
 
     def fail(self, path: str | Path, err: BaseException) -> None:
         self.failed.append(FileFailure(str(path), type(err).__name__, str(err)))
-        log.warning("%s", err)
+        log.warning("%s: %s", path, err)
+        log.debug("%s failed", path, exc_info=err)
 
 
 @dataclass
@@ -229,6 +251,8 @@ class Ingestor:
     asr: AsrMode = "auto"
     batch: int = 8
     workers: int | None = None
+    _by_path: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
+    _broke_pool: set[str] = field(default_factory=set, init=False, repr=False)
 
     def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
         """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
@@ -238,12 +262,17 @@ class Ingestor:
         scan = scan_videos(list(paths))
         for path, err in scan.failed:
             tally.fail(path, err)
+        self._by_path = _ids_by_path(self.store)
         todo = self._todo(scan.videos, tally)
         show = sys.stderr.isatty() if progress is None else progress
         workers = auto_workers(sum(v.duration for v in todo)) if self.workers is None else self.workers
-        with _Progress(todo, show) as bar:
-            while todo:
-                todo = self._drain(todo, workers, tally, bar)
+        try:
+            with _Progress(todo, show) as bar:
+                while todo:
+                    todo = self._drain(todo, workers, tally, bar)
+        finally:
+            forget_sources()
+            self.store.purge_pending()  # segments of files that failed half-way
         return IngestReport(
             tuple(tally.indexed), tuple(tally.skipped), tuple(tally.failed), tally.segments,
             tally.video_seconds, time.perf_counter() - started, tuple(dict.fromkeys(tally.notes)),
@@ -259,6 +288,9 @@ class Ingestor:
                 try:
                     self._one(pool, source, plan, tally, bar)
                 except BrokenProcessPool as err:
+                    if source.video_id not in self._broke_pool:  # it may have been a prefetched file: retry
+                        self._broke_pool.add(source.video_id)
+                        return list(todo[k:])
                     tally.fail(source.path, WorkerError(source.path, str(err) or "a worker process died"))
                     bar.skip(source)
                     return list(todo[k + 1 :])
@@ -269,14 +301,14 @@ class Ingestor:
         for src in sources:
             if src.video_id in seen or self.store.has_video(src.video_id, self.fingerprint):
                 tally.skipped.append(str(src.path))
+                self._drop_old_versions(str(Path(src.path).resolve()), src.video_id)
             else:
                 seen.add(src.video_id)
                 todo.append(src)
         return todo
 
     def _plan_task(self, pool: Executor, source: VideoSource) -> Future[VideoPlan]:
-        args = (str(source.path), self.chunker, dict(self.chunk_options), self.ocr, self.asr)
-        return pool.submit(plan_video, *args)
+        return pool.submit(plan_video, source, self.chunker, dict(self.chunk_options), self.ocr, self.asr)
 
     def _one(
         self, pool: Executor, source: VideoSource, plan: Future[VideoPlan], tally: _Tally, bar: _Progress
@@ -284,7 +316,9 @@ class Ingestor:
         try:
             done = plan.result()
             n = self._write(pool, done, bar)
-        except VragError as err:
+        except BrokenProcessPool:
+            raise
+        except Exception as err:  # a bad file (or a library failing on it) never stops the batch
             tally.fail(source.path, err)
             bar.skip(source)
             return
@@ -292,7 +326,7 @@ class Ingestor:
         tally.indexed.append(str(source.path))
         tally.segments += n
         tally.video_seconds += done.duration
-        self._drop_old_versions(done)
+        self._drop_old_versions(done.path, done.video_id)
 
     def _write(self, pool: Executor, plan: VideoPlan, bar: _Progress) -> int:
         from vrag.store import VideoRecord
@@ -306,7 +340,7 @@ class Ingestor:
         batches = [range(i, min(i + self.batch, len(spans))) for i in range(0, len(spans), self.batch)]
 
         def submit(rows: range) -> Future[list[np.ndarray]]:
-            return pool.submit(decode_clips, plan.path, [spans[i] for i in rows], specs)
+            return pool.submit(decode_clips, plan.path, plan.video_id, [spans[i] for i in rows], specs)
 
         ahead = 2 if isinstance(pool, _Inline) else 4
         for rows, clips in _prefetch(pool, batches, lambda _pool, r: submit(r), ahead=ahead):
@@ -362,11 +396,18 @@ class Ingestor:
             )
         return out
 
-    def _drop_old_versions(self, plan: VideoPlan) -> None:
-        """A changed file replaces its old points: delete other videos recorded at the same path."""
-        for old in list(self.store.iter_videos()):
-            if old.path == plan.path and old.video_id != plan.video_id:
-                self.store.delete_video(old.video_id)
+    def _drop_old_versions(self, path: str, video_id: str) -> None:
+        """A changed file replaces its old points: once its current version is committed (or found already
+        indexed, e.g. after a crash right after the commit), delete other videos recorded at the same path."""
+        for old in self._by_path.pop(path, set()) - {video_id}:
+            self.store.delete_video(old)
+
+
+def _ids_by_path(store: Store) -> dict[str, set[str]]:
+    by_path: dict[str, set[str]] = {}
+    for video in store.iter_videos():
+        by_path.setdefault(video.path, set()).add(video.video_id)
+    return by_path
 
 
 def auto_workers(video_seconds: float) -> int:

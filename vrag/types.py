@@ -115,4 +115,4 @@ class Hit:
     score: float
     text: str = ""
     keyframe: float | None = None
-    channel_scores: dict[str, float] = field(default_factory=dict)
+    channel_scores: dict[str, float] = field(default_factory=dict, compare=False)

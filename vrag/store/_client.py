@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ApiException
 
 from vrag.store._errors import StoreError
 from vrag.store._query import (
@@ -124,7 +125,7 @@ class ClientBackend:
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (OSError, RuntimeError, ValueError) as err:  # transport and server errors
+        except (ApiException, OSError, RuntimeError, ValueError) as err:  # transport and server errors
             raise StoreError(
                 self.location, f"Qdrant request failed ({err})", "check the URL, API key and server"
             ) from err
