@@ -283,3 +283,17 @@ def test_dead_workers_fail_their_files_with_the_fix_not_the_batch(tmp_path: Path
     assert run.returncode == 0 and report["indexed"] == []
     assert [f["error"] for f in report["failed"]] == ["WorkerError", "WorkerError"]
     assert "__main__" in report["failed"][0]["message"]
+
+
+def test_a_file_failing_mid_pipeline_leaves_nothing_behind(tmp_path: Path, corpus: list[Path]) -> None:
+    from tests.test_media_bad_input import garble, real_video
+
+    damaged = garble(real_video(tmp_path / "damaged.mp4"))  # opens fine; frames in its middle cannot decode
+    config = IndexConfig(**TINY, chunker="fixed", chunk_options={"window": 0.04})  # a segment per frame
+    with VideoIndex.open(tmp_path / "idx", config) as index:
+        report = index.add([damaged, *corpus])
+        assert [(f.path, f.error) for f in report.failed] == [(str(damaged), "DecodeError")]
+        assert len(report.indexed) == len(corpus)
+        store = index._store
+        assert store.count_segments() == report.segments == len(list(store.iter_segments()))
+        assert store.purge_pending() == 0  # its half-written segments were already cleaned up
