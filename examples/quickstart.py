@@ -5,6 +5,7 @@
    into an embedded Qdrant Edge index: shots → scenes aligned with speech, transcript + on-screen text,
    MiniLM text vectors, BM25, plus every visual encoder whose weights are available here.
 3. Run a few searches and print each hit as ``video mm:ss–mm:ss score text``.
+4. Answer a question with checked ``[video mm:ss–mm:ss]`` citations (extractive: no LLM needed).
 
     python examples/quickstart.py [--index DIR] [--encoder NAME]...
 
@@ -65,6 +66,8 @@ def main() -> int:
             print(f"\n? {question}")
             for hit in index.search(question, k=3):
                 print(f"  {format_hit(hit)}")
+        question = "what goes wrong when the learning rate is too large?"
+        print(f"\nQ: {question}\nA: {index.ask(question).text}")
     print(f"\ndone in {time.perf_counter() - started:.1f} s (vrag {vrag.__version__})")
     return 1 if report.failed else 0
 

@@ -2,6 +2,7 @@
 
     vrag index PATH... [--index DIR | --qdrant-url URL] [--config FILE] [--encoder NAME]... [--json]
     vrag search "TEXT" [-k N] [--video PATH_OR_ID] [--after S] [--before S] [--json]
+    vrag ask "QUESTION" [-k N] [--video PATH_OR_ID] [--json]
     vrag info [--json]
     vrag delete PATH_OR_ID...
     vrag chunk PATH... [--chunker NAME] [--json]
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--after", type=float, help="only segments starting at or after S seconds")
     search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
     search.set_defaults(run=_search)
+
+    ask = verbs.add_parser("ask", parents=[store], help="answer a question with cited moments")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="segments the answer may draw on (default 5)")
+    ask.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
+    ask.set_defaults(run=_ask)
 
     info = verbs.add_parser("info", parents=[store], help="what the index holds and how it was built")
     info.set_defaults(run=_info)
@@ -114,6 +121,18 @@ def _index(args: argparse.Namespace) -> int:
     for f in report.failed:
         print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        answer = index.ask(args.question, k=args.k, video=args.video)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=1))
+        return 0
+    print(answer.text)
+    for dropped in answer.dropped:
+        print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
+    return 0
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +27,7 @@ from vrag.types import Hit
 if TYPE_CHECKING:
     from vrag.encoders import TextEncoder, VideoEncoder
     from vrag.pipeline import IngestReport
+    from vrag.search import Answer
     from vrag.store import Store, StoredHit, StoreSchema
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,31 @@ class VideoIndex:
         ids = self._video_ids([video] if isinstance(video, str) else video) if video else None
         found = self._store.search_fused(self._queries(query), k=k, video_ids=ids, after=after, before=before)
         return [_to_hit(h) for h in found]
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        llm: Callable[[str], str] | None = None,
+        video: str | Sequence[str] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the best ``k`` moments, with checked ``[video mm:ss–mm:ss]`` citations.
+
+        Citations name the exact segment each quoted sentence comes from (segments are not merged here).
+
+        Args:
+            question: what to answer.
+            k: how many retrieved segments the answer may use.
+            llm: a ``prompt -> text`` callable; without one the answer quotes the best evidence sentences.
+            video: only these videos (paths or ids).
+        """
+        from vrag.search import answer_with_llm, extractive_answer
+
+        evidence = self.search(question, k=k, video=video)
+        return (
+            extractive_answer(question, evidence) if llm is None else answer_with_llm(question, evidence, llm)
+        )
 
     def _queries(self, query: str) -> dict[str, Any]:
         from vrag.store import SPARSE_CHANNEL

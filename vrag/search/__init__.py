@@ -1,0 +1,29 @@
+"""Search results made useful: temporal merging of hits and answers whose citations are checked.
+
+Example:
+    >>> from vrag.search import merge_hits
+    >>> from vrag.types import Hit
+    >>> hits = [Hit("a.mp4", "a", 10.0, 12.0, 0.9, "x"), Hit("a.mp4", "a", 12.0, 15.0, 0.5, "y")]
+    >>> [(h.start, h.end, h.score) for h in merge_hits(hits)]
+    [(10.0, 15.0, 0.9)]
+"""
+
+from vrag.search._answer import (
+    Answer,
+    Citation,
+    answer_with_llm,
+    check_citations,
+    citation_marker,
+    extractive_answer,
+)
+from vrag.search._merge import merge_hits
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "answer_with_llm",
+    "check_citations",
+    "citation_marker",
+    "extractive_answer",
+    "merge_hits",
+]
