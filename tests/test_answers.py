@@ -104,3 +104,15 @@ def test_vrag_ask_cites_the_right_slide_of_the_demo_lecture(
     first = answer["citations"][0]
     assert first["video"].endswith("neural_networks.mkv") and (first["start"], first["end"]) == (12.0, 24.0)
     assert "chain rule" in answer["answer"] and answer["dropped_citations"] == []
+
+    query = ["search", "lecture", "--index", idx, "-k", "10", "--video", str(videos[1]), "--json"]
+    assert cli(query) == 0
+    separate = json.loads(capsys.readouterr().out)
+    assert cli([*query, "--merge"]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    # the slides of one lecture tile it: merged, the hits become one span from its first to its last hit
+    assert len(merged) == 1 < len(separate)
+    assert (merged[0]["start"], merged[0]["end"]) == (
+        min(h["start"] for h in separate),
+        max(h["end"] for h in separate),
+    )

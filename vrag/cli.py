@@ -1,7 +1,7 @@
 """The ``vrag`` command: argument parsing only; every verb calls the public API.
 
     vrag index PATH... [--index DIR | --qdrant-url URL] [--config FILE] [--encoder NAME]... [--json]
-    vrag search "TEXT" [-k N] [--video PATH_OR_ID] [--after S] [--before S] [--json]
+    vrag search "TEXT" [-k N] [--video PATH_OR_ID] [--after S] [--before S] [--merge] [--json]
     vrag ask "QUESTION" [-k N] [--video PATH_OR_ID] [--json]
     vrag info [--json]
     vrag delete PATH_OR_ID...
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
     search.add_argument("--after", type=float, help="only segments starting at or after S seconds")
     search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
+    search.add_argument("--merge", action="store_true", help="join touching hits of one video into one span")
     search.set_defaults(run=_search)
 
     ask = verbs.add_parser("ask", parents=[store], help="answer a question with cited moments")
@@ -137,7 +138,9 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        hits = index.search(args.query, k=args.k, video=args.video, after=args.after, before=args.before)
+        hits = index.search(
+            args.query, k=args.k, video=args.video, after=args.after, before=args.before, merge=args.merge
+        )
     if args.json:
         print(json.dumps([_hit_json(h) for h in hits], indent=1))
     else:

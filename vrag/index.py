@@ -238,6 +238,7 @@ class VideoIndex:
         video: str | Sequence[str] | None = None,
         after: float | None = None,
         before: float | None = None,
+        merge: bool = False,
     ) -> list[Hit]:
         """Segments that best match ``query`` across every channel (dense + BM25, fused by RRF).
 
@@ -247,12 +248,18 @@ class VideoIndex:
             video: only these videos (paths or ids).
             after: only segments starting at or after this time (s).
             before: only segments ending at or before this time (s).
+            merge: join hits of one video that touch or overlap into one span (best score kept).
         """
         if not query.strip():
             raise ConfigError("search needs a non-empty query")
         ids = self._video_ids([video] if isinstance(video, str) else video) if video else None
         found = self._store.search_fused(self._queries(query), k=k, video_ids=ids, after=after, before=before)
-        return [_to_hit(h) for h in found]
+        hits = [_to_hit(h) for h in found]
+        if merge:
+            from vrag.search import merge_hits
+
+            return merge_hits(hits)
+        return hits
 
     def ask(
         self,

@@ -221,8 +221,7 @@ class _Tally:
 
     def fail(self, path: str | Path, err: BaseException) -> None:
         self.failed.append(FileFailure(str(path), type(err).__name__, str(err)))
-        log.warning("%s: %s", path, err)
-        log.debug("%s failed", path, exc_info=err)
+        log.info("%s failed: %s", path, err, exc_info=err)  # the report lists it; callers decide how loud
 
 
 @dataclass

@@ -47,7 +47,7 @@ def scan_videos(paths_or_dirs: PathLike | Iterable[PathLike], *, recursive: bool
         try:
             videos.append(open_video(path))
         except MediaError as err:
-            log.warning("skipping %s", err)
+            log.info("skipping %s", err)  # the report lists it; callers decide how loud
             failed.append((path, err))
     return ScanReport(videos=tuple(videos), failed=tuple(failed))
 
