@@ -6,8 +6,10 @@ container starts at a non-zero timestamp is at ``0.0`` (see ``VideoSource.start_
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -116,3 +118,39 @@ class Hit:
     text: str = ""
     keyframe: float | None = None
     channel_scores: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def citation(self) -> str:
+        """The ``[video mm:ss–mm:ss]`` marker answers use to cite this span."""
+        from vrag._format import span
+
+        return f"[{os.path.basename(self.video)} {span(self.start, self.end)}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results)."""
+        return {
+            "video": self.video,
+            "video_id": self.video_id,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+            "text": self.text,
+            "keyframe": self.keyframe,
+            "channel_scores": dict(self.channel_scores),
+            "citation": self.citation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, text: str | None = None) -> Hit:
+        """The inverse of :meth:`to_dict` (extra keys are ignored; ``text`` overrides the stored text)."""
+        keyframe = data.get("keyframe")
+        return cls(
+            video=str(data["video"]),
+            video_id=str(data.get("video_id", "")),
+            start=float(data["start"]),
+            end=float(data["end"]),
+            score=float(data.get("score") or 0.0),
+            text=text if text is not None else str(data.get("text", "")),
+            keyframe=float(keyframe) if keyframe is not None else None,
+            channel_scores={str(k): float(v) for k, v in (data.get("channel_scores") or {}).items()},
+        )

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vrag._format import span
 from vrag.types import Hit
 
 __all__ = ["Answer", "Citation", "answer_with_llm", "check_citations", "citation_marker", "extractive_answer"]
@@ -61,7 +60,7 @@ class Answer:
 
 def citation_marker(hit: Hit) -> str:
     """``[name.mp4 mm:ss.s–mm:ss.s]`` for a hit."""
-    return f"[{os.path.basename(hit.video)} {span(hit.start, hit.end)}]"
+    return hit.citation
 
 
 def check_citations(text: str, evidence: Sequence[Hit]) -> tuple[str, tuple[Citation, ...], tuple[str, ...]]:
