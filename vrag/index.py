@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from vrag.types import Hit
 if TYPE_CHECKING:
     from vrag.encoders import TextEncoder, VideoEncoder
     from vrag.pipeline import IngestReport
-    from vrag.search import Answer
+    from vrag.search import Answer, Reranker
+    from vrag.search._queries import ClipQuery
     from vrag.store import Store, StoredHit, StoreSchema
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,7 @@ class VideoIndex:
 
     def __init__(self, store: Store, config: IndexConfig, channels: _Channels) -> None:
         self._store, self.config, self._channels = store, config, channels
+        self._rerankers: dict[str, Reranker] = {}
 
     @classmethod
     def open(
@@ -232,29 +235,88 @@ class VideoIndex:
 
     def search(
         self,
-        query: str,
+        query: str | None = None,
         *,
+        image: str | os.PathLike[str] | None = None,
+        clip: ClipQuery | None = None,
         k: int = 10,
         video: str | Sequence[str] | None = None,
         after: float | None = None,
         before: float | None = None,
+        where: Mapping[str, Any] | None = None,
+        channels: Sequence[str] | None = None,
+        weights: Mapping[str, float] | None = None,
+        fusion: str = "rrf",
+        hierarchical: bool | None = None,
+        top_videos: int = 20,
+        rerank: str | Reranker | None = None,
+        mmr: float | None = None,
+        per_video: int | None = None,
+        candidates: int | None = None,
+        expand: int = 0,
         merge: bool = False,
     ) -> list[Hit]:
-        """Segments that best match ``query`` across every channel (dense + BM25, fused by RRF).
+        """The segments that best match a query, fused across channels by the engine (RRF or DBSF).
+
+        Give exactly one of ``query`` (words: every channel), ``image`` or ``clip`` (visual channels).
 
         Args:
             query: what to look for, in words.
+            image: an image file: moments that look like it.
+            clip: an example clip: a video file, or ``(file, start_s, end_s)``.
             k: how many hits.
             video: only these videos (paths or ids).
             after: only segments starting at or after this time (s).
             before: only segments ending at or before this time (s).
+            where: payload filter, field → value or list of values (any matches), e.g.
+                ``{"video": "talk.mp4"}`` or fields stored with the segments.
+            channels: search only these channels (``vrag info`` lists them), e.g. ``["bm25"]``.
+            weights: channel → RRF weight.
+            fusion: ``"rrf"`` (rank based) or ``"dbsf"`` (score normalised).
+            hierarchical: first pick the ``top_videos`` videos by their video-level vectors (MaxSim), then
+                search segments inside them. ``None``: when the index has video vectors and more videos
+                than ``top_videos``.
+            top_videos: videos kept by the hierarchical first stage.
+            rerank: a reranker name (``sentence``, ``cross-encoder``, ``llm``, ``cascade``; see
+                ``vrag.search.create_reranker``) or instance; it rescores ``candidates`` hits.
+            mmr: diversity in [0, 1] for maximal marginal relevance over the candidates (0 = off).
+            per_video: at most this many hits from any one video.
+            candidates: hits fetched before reranking / MMR / ``per_video`` (default ``max(3 * k, 30)``
+                when any of those is on, else ``k``).
+            expand: widen each hit by this many neighbour segments on each side (context for answers).
             merge: join hits of one video that touch or overlap into one span (best score kept).
+
+        Returns:
+            Hits, best first, each with the score every channel gave it (``Hit.channel_scores``).
         """
-        if not query.strip():
-            raise ConfigError("search needs a non-empty query")
+        queries = self._query_vectors(query, image, clip)
+        queries = self._only(queries, channels)
+        if rerank is not None and query is None:
+            raise ConfigError("rerankers score query text; rerank works with text queries only")
         ids = self._video_ids([video] if isinstance(video, str) else video) if video else None
-        found = self._store.search_fused(self._queries(query), k=k, video_ids=ids, after=after, before=before)
+        ids = self._first_stage(queries, ids, hierarchical, top_videos)
+        extra = rerank is not None or bool(mmr) or per_video is not None
+        pool = candidates or (max(3 * k, 30) if extra else k)
+        found = self._store.search_fused(
+            queries, k=max(pool, k), fusion=fusion, weights=weights, video_ids=ids, after=after,
+            before=before, payload_filter=where, with_vectors=bool(mmr), channel_scores=True,
+        )  # fmt: skip
         hits = [_to_hit(h) for h in found]
+        dims = {ch: c.dim for ch, c in self._store.schema.dense.items()}
+        vectors = {(h.video_id, h.start): _joined(h.vectors, dims) for h in found}
+        if rerank is not None:
+            hits = self._reranker(rerank).rerank(query or "", hits)
+        if per_video is not None:
+            hits = _cap_per_video(hits, per_video)
+        if mmr:
+            from vrag.search import mmr as diversify
+
+            hits = diversify(hits, [vectors.get((h.video_id, h.start)) for h in hits], k=k, diversity=mmr)
+        hits = hits[:k]
+        if expand:
+            from vrag.search._queries import expand_hits
+
+            hits = expand_hits(hits, expand, self._segments_of)
         if merge:
             from vrag.search import merge_hits
 
@@ -268,6 +330,7 @@ class VideoIndex:
         k: int = 5,
         llm: Callable[[str], str] | None = None,
         video: str | Sequence[str] | None = None,
+        rerank: str | Reranker | None = None,
     ) -> Answer:
         """Answer ``question`` from the best ``k`` moments, with checked ``[video mm:ss–mm:ss]`` citations.
 
@@ -278,13 +341,75 @@ class VideoIndex:
             k: how many retrieved segments the answer may use.
             llm: a ``prompt -> text`` callable; without one the answer quotes the best evidence sentences.
             video: only these videos (paths or ids).
+            rerank: rescore the candidates first (see :meth:`search`).
         """
         from vrag.search import answer_with_llm, extractive_answer
 
-        evidence = self.search(question, k=k, video=video)
+        evidence = self.search(question, k=k, video=video, rerank=rerank)
         return (
             extractive_answer(question, evidence) if llm is None else answer_with_llm(question, evidence, llm)
         )
+
+    def _query_vectors(
+        self, query: str | None, image: str | os.PathLike[str] | None, clip: ClipQuery | None
+    ) -> dict[str, Any]:
+        if sum(x is not None for x in (query, image, clip)) != 1:
+            raise ConfigError("search needs exactly one of: query text, image=, clip=")
+        if image is not None:
+            from vrag.search._queries import image_vectors
+
+            return dict(image_vectors(self._channels.visual, image))
+        if clip is not None:
+            from vrag.search._queries import clip_vectors
+
+            return dict(clip_vectors(self._channels.visual, clip))
+        if not query or not query.strip():
+            raise ConfigError("search needs a non-empty query")
+        return self._queries(query)
+
+    def _only(self, queries: dict[str, Any], channels: Sequence[str] | None) -> dict[str, Any]:
+        if channels is None:
+            return queries
+        unknown = [c for c in channels if c not in queries]
+        if unknown:
+            raise ConfigError(
+                f"channels {unknown} cannot take this query; this index's channels for it: {sorted(queries)}"
+            )
+        return {c: queries[c] for c in channels}
+
+    def _first_stage(
+        self, queries: Mapping[str, Any], ids: list[str] | None, hierarchical: bool | None, top_videos: int
+    ) -> list[str] | None:
+        """Hierarchical search's first stage: the ``top_videos`` videos by video-level MaxSim."""
+        channel = next((c for c in self._store.schema.video_channels if c in queries), None)
+        if hierarchical is None:
+            hierarchical = channel is not None and self._store.count_videos() > top_videos
+        if not hierarchical:
+            return ids
+        if channel is None:
+            raise ConfigError(
+                "hierarchical search needs video-level vectors for a channel of this query; this index has "
+                f"{sorted(self._store.schema.video_channels) or 'none'} (build them with an aggregator)"
+            )
+        top = self._store.search_videos(channel, queries[channel], k=top_videos, video_ids=ids)
+        return [v.video_id for v in top]
+
+    def _reranker(self, rerank: str | Reranker) -> Reranker:
+        from vrag.search import create_reranker
+
+        if not isinstance(rerank, str):
+            return rerank
+        if rerank not in self._rerankers:
+            options: dict[str, Any] = {}
+            if rerank == "sentence" and self._channels.text is not None:
+                options["encoder"] = self._channels.text  # the index's own text encoder, already loaded
+            if rerank in ("sentence", "cross-encoder", "cascade") and self.config.device:
+                options["device"] = self.config.device
+            self._rerankers[rerank] = create_reranker(rerank, **options)
+        return self._rerankers[rerank]
+
+    def _segments_of(self, video_id: str) -> Iterable[tuple[float, float, str]]:
+        return ((s.start, s.end, s.text) for s in self._store.iter_segments(video_id))
 
     def _queries(self, query: str) -> dict[str, Any]:
         from vrag.store import SPARSE_CHANNEL
@@ -338,4 +463,34 @@ class VideoIndex:
 
 def _to_hit(hit: StoredHit) -> Hit:
     keyframe = hit.keyframes[0] if hit.keyframes else None
-    return Hit(hit.video, hit.video_id, hit.start, hit.end, hit.score, hit.text, keyframe)
+    return Hit(
+        hit.video, hit.video_id, hit.start, hit.end, hit.score, hit.text, keyframe, dict(hit.channel_scores)
+    )
+
+
+def _joined(vectors: Mapping[str, Any], dims: Mapping[str, int]) -> Any:
+    """One vector per hit for MMR similarity: its channels' unit vectors side by side (zeros for a channel
+    it has no vector in; None when it has none at all)."""
+    import numpy as np
+
+    if not vectors:
+        return None
+    parts = [
+        np.asarray(vectors[ch], np.float32) / (np.linalg.norm(vectors[ch]) or 1.0)
+        if ch in vectors
+        else np.zeros(dim, np.float32)
+        for ch, dim in dims.items()
+    ]
+    return np.concatenate(parts)
+
+
+def _cap_per_video(hits: list[Hit], n: int) -> list[Hit]:
+    if n < 1:
+        raise ConfigError(f"per_video must be at least 1, got {n}")
+    seen: dict[str, int] = {}
+    out = []
+    for hit in hits:
+        seen[hit.video_id] = seen.get(hit.video_id, 0) + 1
+        if seen[hit.video_id] <= n:
+            out.append(hit)
+    return out

@@ -23,6 +23,7 @@ __all__ = [
     "load_transcript",
     "ocr_frames",
     "open_video",
+    "read_image",
     "read_subtitle_file",
     "scan_videos",
     "sentence_boundaries",
@@ -36,9 +37,11 @@ _LAZY = {
     "find_sidecar_subtitles": "vrag.media._subtitles",
     "sentence_boundaries": "vrag.media._subtitles",
     "ocr_frames": "vrag.media._ocr",
+    "read_image": "vrag.media._image",
 }
 
 if TYPE_CHECKING:
+    from vrag.media._image import read_image
     from vrag.media._ocr import ocr_frames
     from vrag.media._subtitles import (
         Transcript,

@@ -1,4 +1,5 @@
-"""Search results made useful: temporal merging of hits and answers whose citations are checked.
+"""Search results made useful: rerankers, MMR diversity, temporal merging, and answers whose citations are
+checked.
 
 Example:
     >>> from vrag.search import merge_hits
@@ -17,13 +18,20 @@ from vrag.search._answer import (
     extractive_answer,
 )
 from vrag.search._merge import merge_hits
+from vrag.search._mmr import mmr
+from vrag.search._rerank import RERANKERS, Reranker, create_reranker, list_rerankers
 
 __all__ = [
+    "RERANKERS",
     "Answer",
     "Citation",
+    "Reranker",
     "answer_with_llm",
     "check_citations",
     "citation_marker",
+    "create_reranker",
     "extractive_answer",
+    "list_rerankers",
     "merge_hits",
+    "mmr",
 ]

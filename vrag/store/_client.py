@@ -163,11 +163,12 @@ class ClientBackend:
             if spec.exact or spec.hnsw_ef
             else None
         )
-        kwargs: dict[str, Any] = {"limit": spec.limit, "query_filter": flt, "with_payload": True}
+        kwargs: dict[str, Any] = {
+            "limit": spec.limit, "query_filter": flt, "with_payload": True, "with_vectors": spec.with_vectors,
+        }  # fmt: skip
         if spec.fusion is None:
             source = spec.sources[0]
             kwargs |= {"query": _vector(source.vector), "using": source.using, "search_params": params}
-            kwargs["with_vectors"] = spec.with_vectors
         else:
             kwargs["prefetch"] = [_prefetch(s, flt, params) for s in spec.sources]
             kwargs["query"] = (

@@ -168,8 +168,9 @@ class EdgeBackend:
                 qe.Fusion.Rrf(spec.rrf_k, weights) if spec.fusion is Fusion.RRF else qe.Fusion.Dbsf()
             )
             request = qe.QueryRequest(
-                limit=spec.limit, prefetches=prefetches, filter=flt, with_payload=True, query=fusion
-            )
+                limit=spec.limit, prefetches=prefetches, filter=flt, with_payload=True, query=fusion,
+                with_vector=spec.with_vectors,
+            )  # fmt: skip
         return [_row(p, p.score) for p in self._shards[coll].query(request)]
 
     def retrieve(self, coll: Collection, ids: Sequence[str]) -> list[Row]:

@@ -130,8 +130,10 @@ def to_segment(point_id: str, payload: Mapping[str, Any], vectors: Mapping[str, 
     return StoredSegment(**_segment_fields(point_id, payload, vectors))
 
 
-def to_hit(point_id: str, payload: Mapping[str, Any], score: float) -> StoredHit:
-    return StoredHit(**_segment_fields(point_id, payload, {}), score=float(score))
+def to_hit(
+    point_id: str, payload: Mapping[str, Any], score: float, vectors: Mapping[str, Any] | None = None
+) -> StoredHit:
+    return StoredHit(**_segment_fields(point_id, payload, vectors or {}), score=float(score))
 
 
 def _video_fields(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -152,9 +152,11 @@ class StoredSegment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredHit(StoredSegment):
-    """A segment found by a search, with its score (higher is better; fused scores are rank-based)."""
+    """A segment found by a search, with its score (higher is better; fused scores are rank-based) and,
+    when asked for, the score each channel gave it (channels that did not find it are absent)."""
 
     score: float
+    channel_scores: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

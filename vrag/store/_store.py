@@ -363,6 +363,8 @@ class Store:
         payload_filter: Mapping[str, Any] | None = None,
         exact: bool = False,
         hnsw_ef: int | None = None,
+        with_vectors: bool = False,
+        channel_scores: bool = False,
     ) -> list[StoredHit]:
         """Hybrid search: each channel prefetches ``prefetch_k`` candidates; the engine fuses them (RRF/DBSF).
 
@@ -372,11 +374,26 @@ class Store:
             weights: channel → RRF weight (default 1.0 each).
             prefetch_k: candidates per channel (default ``max(4 * k, 50)``).
             rrf_k: the RRF constant.
+            with_vectors: return each hit's dense vectors (``StoredHit.vectors``), e.g. for MMR.
+            channel_scores: also run each channel alone over the same candidates and keep the score each
+                gave (``StoredHit.channel_scores``; a channel that did not find a hit has no entry).
             k, video_ids, after, before, payload_filter, exact, hnsw_ef: as in ``search``.
         """
-        spec = self._fused_spec(queries, k, Fusion(fusion), weights, prefetch_k or max(4 * k, 50), rrf_k)
+        prefetch = prefetch_k or max(4 * k, 50)
+        spec = self._fused_spec(queries, k, Fusion(fusion), weights, prefetch, rrf_k)
         flt = _search_filter(video_ids, after, before, payload_filter)
-        return self._hits(QuerySpec(spec.sources, k, flt, spec.fusion, rrf_k, spec.weights, exact, hnsw_ef))
+        hits = self._hits(
+            QuerySpec(spec.sources, k, flt, spec.fusion, rrf_k, spec.weights, exact, hnsw_ef, with_vectors)
+        )
+        if not channel_scores or not hits:
+            return hits
+        found: dict[str, dict[str, float]] = {h.id: {} for h in hits}
+        for source in spec.sources:
+            alone = QuerySpec((Nearest(source.using, source.vector, prefetch),), prefetch, flt, exact=exact)
+            for row in self._b.query("segments", alone):
+                if row.id in found:
+                    found[row.id][source.using] = float(row.score)
+        return [dataclasses.replace(h, channel_scores=found[h.id]) for h in hits]
 
     def search_grouped(
         self,
@@ -424,7 +441,7 @@ class Store:
     def _hits(self, spec: QuerySpec) -> list[StoredHit]:
         if spec.limit < 1:
             raise ConfigError(f"k must be at least 1, got {spec.limit}")
-        return [to_hit(r.id, r.payload, r.score) for r in self._b.query("segments", spec)]
+        return [to_hit(r.id, r.payload, r.score, r.vectors) for r in self._b.query("segments", spec)]
 
     def _fused_spec(
         self, queries: Mapping[str, QueryLike], k: int, fusion: Fusion, weights: Mapping[str, float] | None,

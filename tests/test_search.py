@@ -1,0 +1,208 @@
+"""VideoIndex.search beyond plain text: per-channel scores, filters, image and clip queries, rerankers, MMR,
+per-video caps, context expansion; and the rerankers on their own."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_index import _corpus
+from vrag.config import IndexConfig
+from vrag.encoders import create_encoder
+from vrag.errors import ConfigError, WeightsUnavailableError
+from vrag.index import VideoIndex
+from vrag.media import open_video
+from vrag.search import create_reranker
+from vrag.search._rerank import NO_EVIDENCE
+from vrag.types import Hit
+
+pytestmark = pytest.mark.integration
+
+CONFIG = {
+    "visual_encoders": ("frames-test",),
+    "allow_test_encoders": True,
+    "workers": 0,
+    "ocr": "off",
+    "chunker": "fixed",
+    "chunk_options": {"window": 2.0},
+}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("search")
+    videos = _corpus(root / "corpus")
+    with VideoIndex.open(root / "idx", IndexConfig(**CONFIG)) as idx:
+        report = idx.add(videos, progress=False)
+        assert len(report.indexed) == 3
+        yield idx
+
+
+def _name(hit: Hit) -> str:
+    return Path(hit.video).name
+
+
+def test_each_hit_carries_the_score_of_every_channel_that_found_it(index: VideoIndex) -> None:
+    hits = index.search("chopping onions", k=3)
+    top = hits[0]
+    assert _name(top) == "cooking.mp4" and "onions" in top.text
+    assert set(top.channel_scores) == {"frames-test", "minilm", "bm25"}
+    assert top.channel_scores["bm25"] > 0
+    minilm = create_encoder("minilm")
+    expected = float(minilm.encode_document([top.text])[0] @ minilm.encode_query(["chopping onions"])[0])
+    assert top.channel_scores["minilm"] == pytest.approx(expected, abs=1e-4)
+    # a segment without the word got no BM25 score: BM25 did not find it
+    assert all("bm25" not in h.channel_scores for h in hits if "onion" not in h.text.lower())
+
+
+def test_channels_and_where_restrict_the_search(index: VideoIndex) -> None:
+    hits = index.search("rocket orbit", k=10, channels=["bm25"])
+    assert hits and all(set(h.channel_scores) == {"bm25"} for h in hits)
+    assert {_name(h) for h in hits} == {"space.mkv"}  # only BM25: no word, no hit
+    space_id = hits[0].video_id
+    assert {h.video_id for h in index.search("anything at all", k=10, where={"video_id": space_id})} == {
+        space_id
+    }
+    with pytest.raises(ConfigError, match="channels"):
+        index.search("x", channels=["no-such-channel"])
+    with pytest.raises(ConfigError, match="payload_filter"):
+        index.search("x", where={"start": 1.5})
+
+
+def test_per_video_cap_and_mmr_spread_hits_over_videos(index: VideoIndex) -> None:
+    plain = index.search("the", k=6)
+    capped = index.search("the", k=6, per_video=1)
+    assert len({h.video_id for h in capped}) == len(capped) == 3
+    assert max(sum(h.video_id == v for h in plain) for v in {h.video_id for h in plain}) > 1
+    same = index.search("the", k=6, mmr=0.0, candidates=6)
+    assert [(h.video_id, h.start) for h in same] == [(h.video_id, h.start) for h in plain]
+    spread = index.search("the", k=3, mmr=1.0)
+    assert len({h.video_id for h in spread}) == 3  # the most mutually different picks come from 3 videos
+
+
+def test_expand_adds_neighbour_segments_as_context(index: VideoIndex) -> None:
+    hit = index.search("fry them in butter", k=1)[0]
+    wide = index.search("fry them in butter", k=1, expand=1)[0]
+    assert (wide.video_id, wide.score) == (hit.video_id, hit.score)
+    assert wide.start == pytest.approx(hit.start - 2.0) and "onions" in wide.text and "butter" in wide.text
+
+
+def test_clip_query_finds_the_segment_it_was_cut_from(index: VideoIndex, tmp_path: Path) -> None:
+    target = index.search("It reaches orbit.", k=1)[0]
+    hits = index.search(clip=(target.video, target.start, target.end), k=3)
+    assert (hits[0].video_id, hits[0].start, hits[0].end) == (target.video_id, target.start, target.end)
+    assert hits[0].channel_scores["frames-test"] == pytest.approx(1.0, abs=1e-4)  # the same frames
+
+
+def test_image_query_finds_the_video_it_shows(index: VideoIndex, tmp_path: Path) -> None:
+    import av
+
+    garden = next(h.video for h in index.search("tomato plants", k=1))
+    frame = open_video(garden).frames_at([1.0]).data[0]
+    image = tmp_path / "still.png"
+    with av.open(str(image), "w") as out:
+        stream = out.add_stream("png")
+        stream.width, stream.height, stream.pix_fmt = frame.shape[1], frame.shape[0], "rgb24"
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            out.mux(packet)
+    hits = index.search(image=image, k=3)
+    assert Path(hits[0].video) == Path(garden) and set(hits[0].channel_scores) == {"frames-test"}
+    with pytest.raises(ConfigError, match="text queries"):
+        index.search(image=image, rerank="sentence")
+    with pytest.raises(ConfigError, match="exactly one"):
+        index.search("words", image=image)
+
+
+def test_sentence_reranker_finds_the_answering_sentence_in_a_long_passage() -> None:
+    chatter = (
+        "Welcome back to the channel. Remember to subscribe and like. Our sponsor today sells mattresses. "
+        "The rocket lifts off at noon. Thanks for watching and see you next week."
+    )
+    about = "Rockets and space launches: a history of rocket missions."
+    hits = [Hit("a.mp4", "a", 0.0, 9.0, 0.9, about), Hit("b.mp4", "b", 3.0, 20.0, 0.8, chatter)]
+    query = "when does the rocket lift off"
+    minilm = create_encoder("minilm")
+    q = minilm.encode_query([query])[0]
+    whole = minilm.encode_document([about, chatter]) @ q
+    assert whole[0] > whole[1]  # as a whole, the answer is diluted by the chatter around it
+    out = create_reranker("sentence", encoder=minilm).rerank(query, hits)
+    assert out[0].text == chatter
+    sentence = float(minilm.encode_document(["The rocket lifts off at noon."])[0] @ q)
+    assert out[0].score == pytest.approx(sentence, abs=1e-5)
+    assert out[0].channel_scores == {"retrieval": 0.8, "rerank": out[0].score}
+
+
+def test_rerank_through_the_index_keeps_scores_ordered(index: VideoIndex) -> None:
+    hits = index.search("what do they fry the onions in", k=4, rerank="sentence")
+    assert hits[0].channel_scores["rerank"] == hits[0].score and "retrieval" in hits[0].channel_scores
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_llm_reranker_orders_by_the_models_ratings_and_tolerates_junk() -> None:
+    hits = [Hit("a.mp4", "a", t, t + 1.0, 1.0 - t / 10, f"passage {t:g}") for t in range(4)]
+    prompts: list[str] = []
+
+    def llm(prompt: str) -> str:  # stands in for a real model
+        prompts.append(prompt)
+        return "Sure!\n3: 9\n1: 4\n2: 7.5"
+
+    out = create_reranker("llm", llm=llm).rerank("query", hits, k=3)
+    assert [h.start for h in out] == [2.0, 1.0, 0.0]  # passage 4 unrated: last, cut by k
+    assert "[a.mp4 00:02.0–00:03.0] passage 2" in prompts[0] and "Query: query" in prompts[0]
+    unrated = create_reranker("llm", llm=lambda p: "I cannot help").rerank("q", hits)
+    assert [h.start for h in unrated] == [0.0, 1.0, 2.0, 3.0] and unrated[0].score == NO_EVIDENCE
+
+
+def test_cross_encoder_reranker_scores_pairs_with_the_model(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from vrag.encoders._text import minilm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=37, num_labels=1,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config).eval()
+    model.save_pretrained(tmp_path / "ce")
+    tokenizer.save_pretrained(tmp_path / "ce")
+    hits = [Hit("a.mp4", "a", 0.0, 1.0, 0.5, "red apples"), Hit("a.mp4", "a", 1.0, 2.0, 0.4, "blue sky")]
+    hits.append(Hit("a.mp4", "a", 2.0, 3.0, 0.3, ""))
+    out = create_reranker("cross-encoder", model=str(tmp_path / "ce")).rerank("fruit", hits)
+    with torch.no_grad():
+        batch = tokenizer(["fruit", "fruit"], ["red apples", "blue sky"], return_tensors="pt", padding=True)
+        expected = torch.sigmoid(model(**batch).logits[:, 0]).tolist()
+    got = {h.text: h.score for h in out}
+    assert got["red apples"] == pytest.approx(expected[0], abs=1e-5)
+    assert got["blue sky"] == pytest.approx(expected[1], abs=1e-5)
+    assert out[-1].text == "" and out[-1].score == NO_EVIDENCE
+
+
+def test_cross_encoder_hub_id_offline_fails_fast_with_the_fix() -> None:
+    with pytest.raises(WeightsUnavailableError, match="someone/no-such-cross-encoder"):
+        create_reranker("cross-encoder", model="someone/no-such-cross-encoder")
+
+
+def test_cascade_reranker_rescores_spans_from_their_frames(index: VideoIndex) -> None:
+    hits = index.search("onions", k=3)
+    cascade = create_reranker("cascade", encoder="xclip-test", clips=2, allow_test_encoders=True)
+    out = cascade.rerank("onions", hits)
+    enc = cascade.encoder
+    q = enc.encode_text(["onions"])[0]
+    for hit in out:
+        video = open_video(hit.video)
+        halves = np.linspace(hit.start, hit.end, 3)
+        size = enc.spec.decode_size(64, 48)
+        clips = np.stack(
+            [video.frames_at(enc.spec.clip_times(a, b), size=size).data for a, b in pairwise(halves)]
+        )
+        assert hit.score == pytest.approx(float((enc.encode_video(clips) @ q).max()), abs=1e-5)
+    with pytest.raises(ConfigError, match="random test weights"):
+        create_reranker("cascade", encoder="xclip-test")
+    with pytest.raises(ConfigError, match="no text tower"):
+        create_reranker("cascade", encoder="videomae-test", allow_test_encoders=True)
