@@ -206,3 +206,60 @@ def test_cascade_reranker_rescores_spans_from_their_frames(index: VideoIndex) ->
         create_reranker("cascade", encoder="xclip-test")
     with pytest.raises(ConfigError, match="no text tower"):
         create_reranker("cascade", encoder="videomae-test", allow_test_encoders=True)
+
+
+class ScriptedLLM:
+    """A stand-in for a real model, named on the command line as ``py:tests.test_search:ScriptedLLM``."""
+
+    def __call__(self, prompt: str) -> str:
+        marker = next(line.split("] ")[0] + "]" for line in prompt.splitlines() if "butter" in line)
+        return f"They fry them in butter {marker}, as shown at [nowhere.mp4 00:00.0–00:01.0]."
+
+
+def test_cli_search_flags_and_ask_with_a_named_llm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from vrag.cli import main as cli
+
+    videos = _corpus(tmp_path / "corpus")
+    config = tmp_path / "vrag.toml"
+    config.write_text('[index]\nvisual_encoders = []\nocr = "off"\nworkers = 0\nchunker = "fixed"\n')
+    idx = ["--index", str(tmp_path / "idx")]
+    assert cli(["index", *map(str, videos), *idx, "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert (
+        cli(["search", "rocket", *idx, "--json", "--channel", "bm25", "--where", f"video={videos[1]}"]) == 0
+    )
+    hits = json.loads(capsys.readouterr().out)
+    assert (
+        hits and {h["video"] for h in hits} == {str(videos[1])} and set(hits[0]["channel_scores"]) == {"bm25"}
+    )
+    assert hits[0]["citation"].startswith("[space.mkv 00:")
+    assert cli(["search", "fry onions", *idx, "--json", "--rerank", "sentence", "-k", "2"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and "rerank" in hits[0]["channel_scores"]
+    assert (
+        cli(
+            [
+                "ask",
+                "what are the onions fried in",
+                *idx,
+                "--json",
+                "--llm",
+                "py:tests.test_search:ScriptedLLM",
+            ]
+        )
+        == 0
+    )
+    answer = json.loads(capsys.readouterr().out)
+    cited = answer["citations"][0]
+    assert (
+        cited["video"] == str(videos[0]) and cited["start"] <= 2.0 and cited["end"] >= 3.6
+    )  # the butter cue
+    assert answer["answer"].startswith("They fry them in butter [cooking.mp4 ")
+    assert answer["dropped_citations"] == ["[nowhere.mp4 00:00.0–00:01.0]"]
+    assert cli(["search", *idx, "--clip-start", "1"]) == 2
+    assert cli(["ask", "q", *idx, "--llm", "nonsense"]) == 2
+    assert "PROVIDER:MODEL" in capsys.readouterr().err

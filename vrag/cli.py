@@ -1,8 +1,10 @@
 """The ``vrag`` command: argument parsing only; every verb calls the public API.
 
     vrag index PATH... [--index DIR | --qdrant-url URL] [--config FILE] [--encoder NAME]... [--json]
-    vrag search "TEXT" [-k N] [--video PATH_OR_ID] [--after S] [--before S] [--merge] [--json]
-    vrag ask "QUESTION" [-k N] [--video PATH_OR_ID] [--json]
+    vrag search ["TEXT" | --image FILE | --clip FILE [--clip-start S --clip-end S]] [-k N]
+                [--video PATH_OR_ID] [--after S] [--before S] [--where KEY=VALUE] [--channel NAME]
+                [--rerank NAME] [--mmr X] [--per-video N] [--expand N] [--merge] [--json]
+    vrag ask "QUESTION" [-k N] [--video PATH_OR_ID] [--llm PROVIDER:MODEL] [--rerank NAME] [--json]
     vrag info [--json]
     vrag delete PATH_OR_ID...
     vrag chunk PATH... [--chunker NAME] [--json]
@@ -50,11 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     index.set_defaults(run=_index)
 
     search = verbs.add_parser("search", parents=[store], help="find the moments that match a query")
-    search.add_argument("query")
+    search.add_argument("query", nargs="?", help="what to look for, in words")
+    search.add_argument("--image", help="query by an image file instead (visual channels)")
+    search.add_argument("--clip", help="query by an example clip: a video file (visual channels)")
+    search.add_argument("--clip-start", type=float, help="the example clip starts at S seconds")
+    search.add_argument("--clip-end", type=float, help="the example clip ends at S seconds")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     search.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
     search.add_argument("--after", type=float, help="only segments starting at or after S seconds")
     search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
+    search.add_argument("--where", action="append", help="payload filter KEY=VALUE (repeatable)")
+    search.add_argument("--channel", action="append", help="search only this channel (repeatable)")
+    search.add_argument("--fusion", choices=("rrf", "dbsf"), default="rrf", help="channel fusion")
+    search.add_argument("--rerank", help="reranker: sentence, cross-encoder, cascade")
+    search.add_argument("--mmr", type=float, help="diversity 0..1 (maximal marginal relevance)")
+    search.add_argument("--per-video", type=int, help="at most N hits per video")
+    search.add_argument("--expand", type=int, default=0, help="add N neighbour segments each side")
     search.add_argument("--merge", action="store_true", help="join touching hits of one video into one span")
     search.set_defaults(run=_search)
 
@@ -62,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=5, help="segments the answer may draw on (default 5)")
     ask.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
+    ask.add_argument("--llm", help="PROVIDER:MODEL through LangChain/LlamaIndex, or py:MODULE:NAME")
+    ask.add_argument("--rerank", help="rescore the evidence first: sentence, cross-encoder, cascade")
     ask.set_defaults(run=_ask)
 
     info = verbs.add_parser("info", parents=[store], help="what the index holds and how it was built")
@@ -125,8 +140,11 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from vrag.search._llm import resolve_llm
+
+    llm = resolve_llm(args.llm) if args.llm else None
     with _open(args) as index:
-        answer = index.ask(args.question, k=args.k, video=args.video)
+        answer = index.ask(args.question, k=args.k, video=args.video, llm=llm, rerank=args.rerank)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=1))
         return 0
@@ -137,12 +155,19 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    clip = None
+    if args.clip:
+        clip = (args.clip, args.clip_start, args.clip_end)
+    elif args.clip_start is not None or args.clip_end is not None:
+        raise ConfigError("--clip-start/--clip-end need --clip FILE")
     with _open(args) as index:
         hits = index.search(
-            args.query, k=args.k, video=args.video, after=args.after, before=args.before, merge=args.merge
-        )
+            args.query, image=args.image, clip=clip, k=args.k, video=args.video, after=args.after,
+            before=args.before, where=_where_filter(args.where), channels=args.channel, fusion=args.fusion,
+            rerank=args.rerank, mmr=args.mmr, per_video=args.per_video, expand=args.expand, merge=args.merge,
+        )  # fmt: skip
     if args.json:
-        print(json.dumps([_hit_json(h) for h in hits], indent=1))
+        print(json.dumps([h.to_dict() for h in hits], indent=1))
     else:
         for hit in hits:
             print(format_hit(hit))
@@ -156,11 +181,17 @@ def format_hit(hit: Hit, width: int = 90) -> str:
     return f"{os.path.basename(hit.video)} {span(hit.start, hit.end)} {hit.score:.3f} {text}"
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
-    return {
-        "video": hit.video, "video_id": hit.video_id, "start": hit.start, "end": hit.end,
-        "score": hit.score, "text": hit.text, "keyframe": hit.keyframe,
-    }  # fmt: skip
+def _where_filter(items: Sequence[str] | None) -> dict[str, Any] | None:
+    """``KEY=VALUE`` flags → a payload filter; a key given twice matches any of its values; digits: ints."""
+    if not items:
+        return None
+    where: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--where {item!r}: write KEY=VALUE")
+        where.setdefault(key, []).append(int(value) if value.lstrip("-").isdigit() else value)
+    return {k: v[0] if len(v) == 1 else v for k, v in where.items()}
 
 
 def _info(args: argparse.Namespace) -> int:
