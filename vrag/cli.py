@@ -8,6 +8,7 @@
     vrag info [--json]
     vrag delete PATH_OR_ID...
     vrag chunk PATH... [--chunker NAME] [--json]
+    vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
 
 Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
@@ -89,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     chunk.add_argument("paths", nargs="+", help="video files or folders (scanned recursively)")
     chunk.add_argument("--chunker", default="semantic", help="chunker name (default: semantic)")
     chunk.set_defaults(run=_chunk)
+
+    evaluate = verbs.add_parser("eval", help="quality evaluations on generated suites")
+    suites = evaluate.add_subparsers(dest="suite", required=True)
+    temporal = suites.add_parser(
+        "temporal", parents=[common], help="spatial vs temporal understanding of video encoders"
+    )
+    temporal.add_argument(
+        "--encoder", action="append", help="encoder name, glob ('*-test'), hf: id or folder (repeatable)"
+    )
+    temporal.add_argument("--pairs", type=int, default=16, help="clip pairs per kind (default 16)")
+    temporal.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
+    temporal.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
+    temporal.add_argument("--dtype", default="float32", help="compute dtype (default float32)")
+    temporal.set_defaults(run=_eval_temporal)
     return parser
 
 
@@ -259,6 +274,19 @@ def _segment_json(seg: Segment) -> dict[str, Any]:
         "start": seg.start, "end": seg.end, "shots": len(seg.shots),
         "keyframes": list(seg.keyframes), "text": seg.text,
     }  # fmt: skip
+
+
+def _eval_temporal(args: argparse.Namespace) -> int:
+    from vrag.eval import run_temporal_eval
+
+    if not args.encoder:  # no default: "every encoder" would download every checkpoint
+        raise ConfigError("pass --encoder NAME (repeatable; globs work: '*-test' = the tiny test encoders)")
+    report = run_temporal_eval(
+        args.encoder, pairs_per_kind=args.pairs, seed=args.seed, device=args.device,
+        dtype=args.dtype, progress=not args.json and sys.stderr.isatty(),
+    )  # fmt: skip
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
