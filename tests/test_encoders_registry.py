@@ -25,7 +25,7 @@ from vrag.errors import ConfigError, ModelUnavailableError, UnknownNameError
 from vrag.types import Frames
 
 RUNNABLE = [i.name for i in describe_encoders() if i.test_only] + ["minilm"]
-HUB = [i.name for i in describe_encoders() if not i.test_only and i.name != "minilm"]
+HUB = [i.name for i in describe_encoders() if not i.test_only and i.name not in {"minilm", "qformer"}]
 VISUAL_TEST = [n for n in RUNNABLE if n != "minilm"]
 
 

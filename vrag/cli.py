@@ -9,6 +9,7 @@
     vrag delete PATH_OR_ID...
     vrag chunk PATH... [--chunker NAME] [--json]
     vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
+    vrag train qformer DATA_DIR --out DIR [--base NAME] [--steps N] [--amp] [--json]
 
 Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
@@ -104,6 +105,26 @@ def _parser() -> argparse.ArgumentParser:
     temporal.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     temporal.add_argument("--dtype", default="float32", help="compute dtype (default float32)")
     temporal.set_defaults(run=_eval_temporal)
+
+    train = verbs.add_parser("train", help="train learned components on your own data")
+    trainers = train.add_subparsers(dest="trainer", required=True)
+    qf = trainers.add_parser("qformer", parents=[common], help="Q-Former pooler on (video, caption) pairs")
+    qf.add_argument("data_dir", help="captions.jsonl + videos, or videos with same-name .txt captions")
+    qf.add_argument("--out", required=True, help="output folder (checkpoints; resumed when it exists)")
+    qf.add_argument("--base", default="videomae-base", help="frozen video encoder whose tokens it reads")
+    qf.add_argument("--steps", type=int, default=1000)
+    qf.add_argument("--batch", type=int, default=64)
+    qf.add_argument("--lr", type=float, default=1e-4)
+    qf.add_argument("--k", type=int, default=32, help="query tokens = vectors per clip")
+    qf.add_argument("--size", default="small", choices=["tiny", "small", "base"])
+    qf.add_argument("--text-encoder", default="minilm")
+    qf.add_argument("--amp", action="store_true", help="bf16 autocast")
+    qf.add_argument("--no-resume", action="store_true", help="start over even if --out has checkpoints")
+    qf.add_argument("--eval-fraction", type=float, default=0.1, help="held-out pairs for evaluation")
+    qf.add_argument("--checkpoint-every", type=int, default=200)
+    qf.add_argument("--seed", type=int, default=0)
+    qf.add_argument("--device")
+    qf.set_defaults(run=_train_qformer)
     return parser
 
 
@@ -284,6 +305,19 @@ def _eval_temporal(args: argparse.Namespace) -> int:
     report = run_temporal_eval(
         args.encoder, pairs_per_kind=args.pairs, seed=args.seed, device=args.device,
         dtype=args.dtype, progress=not args.json and sys.stderr.isatty(),
+    )  # fmt: skip
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
+    return 0
+
+
+def _train_qformer(args: argparse.Namespace) -> int:
+    from vrag.train import train_qformer
+
+    report = train_qformer(
+        args.data_dir, base=args.base, out_dir=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+        text_encoder=args.text_encoder, k=args.k, size=args.size, amp=args.amp, resume=not args.no_resume,
+        eval_fraction=args.eval_fraction, checkpoint_every=args.checkpoint_every, seed=args.seed,
+        device=args.device, progress=not args.json and sys.stderr.isatty(),
     )  # fmt: skip
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
     return 0

@@ -178,6 +178,7 @@ _TINY = [
     ("videoprism-test", "videoprism", "create_tiny", "tiny VideoPrism-LvT 4x32, 32-d, text-aligned"),
     ("frames-test", "frames", "create_tiny", "tiny CLIP per frame, 24-d, text-aligned"),
     ("siglip-frames-test", "frames", "create_tiny_siglip", "tiny SigLIP per frame, 32-d, text-aligned"),
+    ("qformer-test", "qformer", "create_tiny", "tiny Q-Former pooler (K=32) on videomae-test, 32-d"),
 ]
 
 
@@ -193,7 +194,28 @@ def _register_all() -> None:
         ENCODERS.register(name, _tiny(family, attr), description=TEST_ONLY + text, test_only=True)
 
 
+def _qformer_pooler(
+    *,
+    source: str | None = None,
+    base: str | None = None,
+    device: Device = None,
+    dtype: DType = None,
+    batch_size: int | None = None,
+    compile: bool = False,
+) -> Encoder:
+    """``qformer``: a trained Q-Former pooler directory (``vrag train qformer``), or an InternVideo2-Chat
+    checkpoint with ``base`` (the video encoder whose tokens it reads)."""
+    runtime = _runtime("qformer", device, dtype, batch_size, compile)
+    return _family("qformer").load_any(source, runtime, base=base)
+
+
 _register_all()
+ENCODERS.register(
+    "qformer",
+    _qformer_pooler,
+    description="Q-Former pooler: K learned queries over a base encoder's tokens -> K vectors per clip "
+    "(multivector, MaxSim) + MiniLM text; source=DIR from `vrag train qformer`",
+)
 
 
 def create_encoder(

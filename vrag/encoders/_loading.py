@@ -38,6 +38,7 @@ FAMILIES = {
     "videoprism": "videoprism",
     "clip": "frames",
     "siglip": "frames",
+    "vrag-qformer": "qformer",
 }
 _BENIGN_MISSING = ("position_ids", "num_batches_tracked")
 

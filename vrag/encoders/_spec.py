@@ -47,6 +47,7 @@ class EncoderSpec:
         test_only: random weights for tests; never index with it.
         text_max_length: tokens per text (padding rule of the checkpoint), when there is a text tower.
         text_pad_to_max: whether texts are padded to ``text_max_length`` (the model pools the last position).
+        vectors: vectors per clip from ``encode_video_multi`` (more than 1: a multivector scored by MaxSim).
 
     Example:
         >>> spec = EncoderSpec(name="demo", family="frames", source="x", modality="image", dim=4, frames=4,
@@ -74,6 +75,7 @@ class EncoderSpec:
     test_only: bool = False
     text_max_length: int | None = None
     text_pad_to_max: bool = False
+    vectors: int = 1
 
     @property
     def clip_seconds(self) -> float | None:
