@@ -263,3 +263,21 @@ def test_cli_search_flags_and_ask_with_a_named_llm(
     assert cli(["search", *idx, "--clip-start", "1"]) == 2
     assert cli(["ask", "q", *idx, "--llm", "nonsense"]) == 2
     assert "PROVIDER:MODEL" in capsys.readouterr().err
+
+
+def test_an_encoder_with_k_vectors_per_clip_gets_a_maxsim_channel(tmp_path: Path) -> None:
+    from vrag.pipeline import decode_clips
+
+    videos = _corpus(tmp_path / "corpus")[:1]
+    config = IndexConfig(**{**CONFIG, "visual_encoders": ("qformer-test",), "text_encoder": None})
+    with VideoIndex.open(tmp_path / "idx", config) as idx:
+        idx.add(videos, progress=False)
+        assert set(idx.info().channels) == {"qformer-test", "qformer-test.multi", "bm25"}
+        hits = idx.search("a red square", k=2, channels=["qformer-test.multi"])
+        enc = idx._channels.visual["qformer-test"]
+    q = enc.encode_text(["a red square"])[0]
+    for hit in hits:
+        (clip,) = decode_clips(hit.video, hit.video_id, [(hit.start, hit.end)], [enc.spec])
+        multi = enc.encode_video_multi(clip)[0]
+        assert multi.shape == (32, enc.spec.dim)
+        assert hit.channel_scores["qformer-test.multi"] == pytest.approx(float((multi @ q).max()), abs=1e-4)

@@ -104,6 +104,9 @@ class _Channels:
         from vrag.store import DenseChannel, StoreSchema
 
         dense = {ch: DenseChannel(enc.spec.dim) for ch, enc in self.visual.items()}
+        for ch, enc in self.visual.items():
+            if enc.spec.vectors > 1:  # K vectors per clip (a Q-Former pooler): a MaxSim channel beside it
+                dense[multi_channel(ch)] = DenseChannel(enc.spec.dim, multivector=True)
         if self.text_channel and self.text is not None:
             dense[self.text_channel] = DenseChannel(self.text.spec.dim)
         build = {"config": config.model_dump(mode="json"), "notes": list(self.notes)}
@@ -119,7 +122,10 @@ class _Channels:
             "chunk_options": config.chunk_options,
             "ocr": config.ocr,
             "asr": config.asr,
-            "channels": {ch: [enc.spec.source, enc.spec.dim] for ch, enc in self.visual.items()},
+            "channels": {
+                ch: [enc.spec.source, enc.spec.dim, *([enc.spec.vectors] if enc.spec.vectors > 1 else [])]
+                for ch, enc in self.visual.items()
+            },
             "text": [self.text_channel, self.text.spec.dim if self.text else None],
         }
         blob = json.dumps(parts, sort_keys=True, default=str).encode()
@@ -144,6 +150,11 @@ def _refuse_test_weights(spec: Any, config: IndexConfig) -> None:
             f"encoder {spec.name!r} has random test weights; indexing with it would store meaningless "
             "vectors. Pick a real encoder (vrag.encoders.list_encoders()) or set allow_test_encoders in tests"
         )
+
+
+def multi_channel(channel: str) -> str:
+    """The multivector (MaxSim) channel stored beside ``channel`` for encoders with K vectors per clip."""
+    return f"{channel}.multi"
 
 
 def channel_name(encoder: str) -> str:
@@ -302,7 +313,7 @@ class VideoIndex:
             before=before, payload_filter=where, with_vectors=bool(mmr), channel_scores=True,
         )  # fmt: skip
         hits = [_to_hit(h) for h in found]
-        dims = {ch: c.dim for ch, c in self._store.schema.dense.items()}
+        dims = {ch: c.dim for ch, c in self._store.schema.dense.items() if not c.multivector}
         vectors = {(h.video_id, h.start): _joined(h.vectors, dims) for h in found}
         if rerank is not None:
             hits = self._reranker(rerank).rerank(query or "", hits)
@@ -420,6 +431,8 @@ class VideoIndex:
         for ch, enc in self._channels.visual.items():
             if enc.spec.has_text:
                 queries[ch] = enc.encode_text([query])[0]
+                if enc.spec.vectors > 1:
+                    queries[multi_channel(ch)] = queries[ch]
         return queries
 
     def _video_ids(self, videos: Sequence[str]) -> list[str]:
@@ -473,7 +486,7 @@ def _joined(vectors: Mapping[str, Any], dims: Mapping[str, int]) -> Any:
     it has no vector in; None when it has none at all)."""
     import numpy as np
 
-    if not vectors:
+    if not any(ch in vectors for ch in dims):
         return None
     parts = [
         np.asarray(vectors[ch], np.float32) / (np.linalg.norm(vectors[ch]) or 1.0)

@@ -188,6 +188,19 @@ def decode_clips(
     return out
 
 
+def encode_clips(channel: str, encoder: VideoEncoder, clips: np.ndarray) -> dict[str, np.ndarray]:
+    """Channel → vectors for a batch of clips; an encoder with K vectors per clip also fills its MaxSim
+    channel, and its single vector is the normalised mean of the K (what ``encode_video`` returns)."""
+    if encoder.spec.vectors <= 1:
+        return {channel: encoder.encode_video(clips)}
+    from vrag.index import multi_channel
+
+    multi = encoder.encode_video_multi(clips)  # type: ignore[attr-defined]
+    pooled = multi.mean(axis=1)
+    pooled /= np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
+    return {channel: pooled, multi_channel(channel): multi}
+
+
 def _init_worker() -> None:
     """One compute thread per worker process, so workers and the encoders do not fight over cores."""
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -344,7 +357,7 @@ class Ingestor:
         ahead = 2 if isinstance(pool, _Inline) else 4
         for rows, clips in _prefetch(pool, batches, lambda _pool, r: submit(r), ahead=ahead):
             encoded = zip(self.visual.items(), clips.result(), strict=True)
-            vectors = {ch: enc.encode_video(c) for (ch, enc), c in encoded}
+            vectors = {k: v for (ch, enc), c in encoded for k, v in encode_clips(ch, enc, c).items()}
             self.store.add_segments(self._records(plan, rows, texts, text_vecs, vectors))
             bar.advance(plan.segments[rows[-1]].end - plan.segments[rows[0]].start, len(rows))
         self.store.commit_video(

@@ -102,8 +102,13 @@ class ClientBackend:
             if schema.sparse_text
             else None
         )
+        maxsim = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
         dense = {
-            n: models.VectorParams(size=c.dim, distance=_DISTANCE[c.distance])
+            n: models.VectorParams(
+                size=c.dim,
+                distance=_DISTANCE[c.distance],
+                multivector_config=maxsim if c.multivector else None,
+            )
             for n, c in schema.dense.items()
         }
         self._create("segments", dense, sparse)

@@ -218,8 +218,11 @@ class EdgeBackend:
 
 
 def _segments_config(schema: StoreSchema) -> Any:
+    maxsim = qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim)
     vectors = {
-        name: qe.EdgeVectorParams(size=c.dim, distance=_DISTANCE[c.distance])
+        name: qe.EdgeVectorParams(
+            size=c.dim, distance=_DISTANCE[c.distance], multivector_config=maxsim if c.multivector else None
+        )
         for name, c in schema.dense.items()
     }
     sparse = (

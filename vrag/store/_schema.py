@@ -39,10 +39,12 @@ class Distance(StrEnum):
 
 
 class DenseChannel(NamedTuple):
-    """One dense channel of the segments collection: an encoder's output dim and distance."""
+    """One dense channel of the segments collection: an encoder's output dim and distance; a multivector
+    channel holds K vectors per segment (e.g. a Q-Former pooler's) and is scored by MaxSim."""
 
     dim: int
     distance: Distance = Distance.COSINE
+    multivector: bool = False
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -94,7 +96,7 @@ class StoreSchema:
         """The JSON-able schema record stored beside the data."""
         return {
             "version": self.version,
-            "dense": {k: {"dim": c.dim, "distance": c.distance.value} for k, c in self.dense.items()},
+            "dense": {k: _dense_record(c) for k, c in self.dense.items()},
             "sparse": SPARSE_MODEL if self.sparse_text else None,
             "video_channels": dict(self.video_channels),
             "fingerprint": self.fingerprint,
@@ -131,7 +133,12 @@ def _dense_channel(name: str, value: Any) -> DenseChannel:
     except (TypeError, ValueError) as err:
         choices = ", ".join(d.value for d in Distance)
         raise ConfigError(f"channel {name!r}: expected (dim, distance) with distance in {choices}") from err
-    return DenseChannel(_dim("channel", name, dim), distance)
+    return DenseChannel(_dim("channel", name, dim), distance, bool(rest[1]) if len(rest) > 1 else False)
+
+
+def _dense_record(c: DenseChannel) -> dict[str, Any]:
+    record: dict[str, Any] = {"dim": c.dim, "distance": c.distance.value}
+    return record | {"multivector": True} if c.multivector else record
 
 
 def _dim(kind: str, name: str, dim: Any) -> int:
@@ -155,6 +162,10 @@ def _diff_dense(asked: Mapping[str, DenseChannel], stored: Mapping[str, Any]) ->
     for name, chan in asked.items():
         if name in stored and stored[name]["dim"] == chan.dim and stored[name]["distance"] != chan.distance:
             out.append(f"encoder {name!r} distance {chan.distance.value} vs index {stored[name]['distance']}")
+        if name in stored and bool(stored[name].get("multivector")) != chan.multivector:
+            asked_kind = "multivector" if chan.multivector else "single vector"
+            stored_kind = "multivector" if stored[name].get("multivector") else "single vector"
+            out.append(f"encoder {name!r} {asked_kind} vs index {stored_kind}")
     return out
 
 

@@ -237,11 +237,16 @@ class Store:
         )
         return PointData(pid, vectors, payload)
 
-    def _dense(self, channel: str, vec: Any, rec: SegmentRecord | None = None) -> list[float]:
-        dim = self._channel(channel, self.schema.dense).dim
+    def _dense(self, channel: str, vec: Any, rec: SegmentRecord | None = None) -> Vector:
+        chan = self._channel(channel, self.schema.dense)
+        dim = chan.dim
         arr = np.asarray(vec, dtype=np.float32)
         where = f"segment {rec.video_id} {rec.start:.3f}-{rec.end:.3f}: " if rec else ""
-        if arr.shape != (dim,):
+        if chan.multivector and arr.ndim == 1 and rec is None:
+            arr = arr[None]  # a single query vector against a multivector channel: MaxSim = best match
+        if chan.multivector and (arr.ndim != 2 or arr.shape[1] != dim or not len(arr)):
+            raise ConfigError(f"{where}channel {channel!r} takes [K, {dim}] vectors, got shape {arr.shape}")
+        if not chan.multivector and arr.shape != (dim,):
             raise ConfigError(f"{where}channel {channel!r} takes {dim}-d vectors, got shape {arr.shape}")
         if not np.isfinite(arr).all():
             raise ConfigError(f"{where}channel {channel!r} vector has NaN/inf; check the encoder output")
