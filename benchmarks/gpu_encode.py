@@ -1,7 +1,8 @@
 """GPU encode sweep: bf16 batch sizes → clips/s, peak memory and achieved TFLOP/s vs the card's peak.
 
-Models (random weights, speed does not depend on values): VideoMAE-B and VideoMAE-L (16x224) and the
-text-aligned X-CLIP B/16 (8x224), run through vrag's own path: end-to-end (uint8 host batch → pinned copy →
+Models (random weights, speed does not depend on values): VideoMAE-B and VideoMAE-L (16x224), the
+text-aligned X-CLIP B/16 (8x224) and InternVideo2-1B (native; 4x224 as released, and 16x224 long clips with
+the position table resized), run through vrag's own path: end-to-end (uint8 host batch → pinned copy →
 device-side preprocessing → bf16 forward) and model-only (pixels already on the device), which gives the
 achieved TFLOP/s. FLOPs are counted analytically (matmuls + attention; 2 FLOPs per MAC).
 Sized to finish in under 5 minutes on one H100/H200.
@@ -41,11 +42,15 @@ FULL = [
     Case("videomae-b", "videomae", {}, 16, 224, (8, 32, 64, 128)),
     Case("videomae-l", "videomae", _LARGE, 16, 224, (8, 32, 64)),
     Case("xclip-b16", "xclip", {"vision_config": {"patch_size": 16}}, 8, 224, (8, 32, 128)),
+    Case("internvideo2-1b", "internvideo2", {"arch": "1b"}, 4, 224, (8, 32, 64)),
+    Case("internvideo2-1b-16f", "internvideo2", {"arch": "1b"}, 16, 224, (4, 16)),
 ]
 _TINY_VIDEO = {"image_size": 32, "patch_size": 8, "num_frames": 4, **_TINY_VIT}
 SMOKE = [
     Case("videomae-tiny", "videomae", _TINY_VIDEO, 4, 32, (1, 2)),
     Case("xclip-tiny", "xclip", {"vision_config": _TINY_VIDEO}, 4, 32, (1, 2)),
+    Case("internvideo2-tiny", "internvideo2", {"arch": "tiny"}, 4, 32, (1, 2)),
+    Case("internvideo2-tiny-8f", "internvideo2", {"arch": "tiny"}, 8, 32, (1, 2)),
 ]
 
 
@@ -65,6 +70,25 @@ def clip_flops(model: Any, case: Case) -> float:
     return case.frames * vit_flops(tokens, v.hidden_size, v.num_hidden_layers, v.intermediate_size)
 
 
+def build_internvideo2(case: Case, runtime: Any) -> tuple[Any, float]:
+    """InternVideo2 (vision + BERT text tower) built directly on the device, random weights."""
+    import dataclasses
+
+    import torch
+
+    from vrag.encoders import _internvideo2 as iv2
+    from vrag.encoders._base import prepare_model
+
+    base = iv2.tiny_config() if case.config["arch"] == "tiny" else iv2.ARCHS[case.config["arch"]]
+    cfg = dataclasses.replace(base, num_frames=case.frames, image_size=case.size)
+    with torch.device(runtime.device):  # a 1B model initialised on the GPU, not copied over
+        model = iv2.InternVideo2Model(cfg)
+    spec = iv2.make_spec(cfg, name=case.name, source="random-init", test_only=True)
+    enc = iv2.InternVideo2Encoder(prepare_model(model, runtime), None, spec, runtime)
+    t, h, w = cfg.grid
+    return enc, vit_flops(1 + t * h * w, cfg.embed_dim, cfg.depth, cfg.mlp_hidden)
+
+
 def build(case: Case, device: str, dtype: str, compile: bool) -> tuple[Any, float]:
     """A vrag encoder around a random-weight model of the case's architecture."""
     import torch
@@ -74,6 +98,8 @@ def build(case: Case, device: str, dtype: str, compile: bool) -> tuple[Any, floa
 
     runtime = resolve_runtime(device, dtype, None, compile=compile)
     torch.manual_seed(0)
+    if case.family == "internvideo2":
+        return build_internvideo2(case, runtime)
     if case.family == "videomae":
         from transformers import VideoMAEConfig, VideoMAEModel
 

@@ -171,6 +171,20 @@ _PRETRAINED = [
         "google/siglip2-base-patch16-224",
         "SigLIP2 B/16 (fixed-res) per frame, mean of 8 frames (baseline), 768-d, text-aligned, apache-2.0",
     ),
+    *(
+        (
+            f"videomaev2-{size.lower()}",
+            "videomaev2",
+            f"OpenGVLab/VideoMAEv2-{size}",
+            f"VideoMAE V2 ViT-{vit} 16x224 (native, no remote code), {dim}-d, video-only, cc-by-nc-4.0",
+        )
+        for size, vit, dim in (
+            ("Base", "B", 768),
+            ("Large", "L", 1024),
+            ("Huge", "H", 1280),
+            ("giant", "g", 1408),
+        )
+    ),
 ]
 _TINY = [
     ("videomae-test", "videomae", "create_tiny", "tiny VideoMAE 4x32, 32-d, video-only"),
@@ -179,6 +193,7 @@ _TINY = [
     ("frames-test", "frames", "create_tiny", "tiny CLIP per frame, 24-d, text-aligned"),
     ("siglip-frames-test", "frames", "create_tiny_siglip", "tiny SigLIP per frame, 32-d, text-aligned"),
     ("qformer-test", "qformer", "create_tiny", "tiny Q-Former pooler (K=32) on videomae-test, 32-d"),
+    ("videomaev2-test", "videomaev2", "create_tiny", "tiny VideoMAE V2 (official layout) 4x32, 32-d"),
 ]
 
 
@@ -215,6 +230,52 @@ ENCODERS.register(
     _qformer_pooler,
     description="Q-Former pooler: K learned queries over a base encoder's tokens -> K vectors per clip "
     "(multivector, MaxSim) + MiniLM text; source=DIR from `vrag train qformer`",
+)
+
+
+def _internvideo2(name: str) -> Callable[..., Encoder]:
+    """InternVideo2 factories also take ``frames`` (the position table is resized for longer clips)."""
+
+    def factory(
+        *,
+        device: Device = None,
+        dtype: DType = None,
+        batch_size: int | None = None,
+        compile: bool = False,
+        source: str | None = None,
+        frames: int | None = None,
+    ) -> Encoder:
+        runtime = _runtime("internvideo2", device, dtype, batch_size, compile)
+        src = (source or name).removeprefix("hf:")
+        local = Path(src).expanduser().is_dir()
+        src = str(Path(src).expanduser()) if local else src
+        return _family("internvideo2").load(src, runtime, name=name, local=local, frames=frames)
+
+    return factory
+
+
+def _internvideo2_tiny(
+    *, device: Device = None, dtype: DType = None, batch_size: int | None = None, frames: int | None = None
+) -> Encoder:
+    runtime = _runtime("internvideo2", device, dtype, batch_size)
+    return _family("internvideo2").create_tiny(runtime, frames=frames)
+
+
+ENCODERS.register(
+    "internvideo2-1b",
+    _internvideo2("internvideo2-1b"),
+    description="InternVideo2 stage-2 1B (native) 4x224, 512-d, text-aligned (BERT-L), apache-2.0",
+)
+ENCODERS.register(
+    "internvideo2-6b",
+    _internvideo2("internvideo2-6b"),
+    description="InternVideo2 stage-2 6B (native) 4x224, 512-d, text-aligned (BERT-L), apache-2.0",
+)
+ENCODERS.register(
+    "internvideo2-test",
+    _internvideo2_tiny,
+    description=TEST_ONLY + "tiny InternVideo2 dual encoder 4x32, 16-d, text-aligned",
+    test_only=True,
 )
 
 
