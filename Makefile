@@ -4,16 +4,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The dev/CI install pins the local CPU torch wheel; see DEVELOPERS.md.
 TORCH ?= torch==2.13.0
+# The framework adapters: their own packages, installed editable beside vrag and tested in `make test`.
+LLAMAINDEX := $(addprefix integrations/llamaindex/,llama-index-retrievers-vrag llama-index-postprocessor-vrag-rerank \
+	llama-index-readers-vrag llama-index-tools-vrag)
+INTEGRATIONS := $(addprefix -e ,$(LLAMAINDEX))
 
 .PHONY: setup demo test test-fast lint typecheck bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(wildcard integrations/*/*/pyproject.toml integrations/*/pyproject.toml)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev]" $(INTEGRATIONS)
 	touch $@
 
 demo: setup
@@ -21,13 +25,14 @@ demo: setup
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q integrations/llamaindex
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: setup
-	$(BIN)/ruff check vrag tests benchmarks examples
-	$(BIN)/ruff format --check vrag tests benchmarks examples
+	$(BIN)/ruff check vrag tests benchmarks examples integrations
+	$(BIN)/ruff format --check vrag tests benchmarks examples integrations
 
 typecheck: setup
 	$(BIN)/mypy

@@ -1,0 +1,15 @@
+"""A LlamaIndex retriever over a vrag video index.
+
+``from llama_index.retrievers.vrag import VideoRetriever``
+"""
+
+from llama_index.retrievers.vrag.base import (
+    LLM_METADATA_KEYS,
+    VideoRetriever,
+    hit_to_node,
+    keyframe_node,
+    node_id,
+    node_to_hit,
+)
+
+__all__ = ["LLM_METADATA_KEYS", "VideoRetriever", "hit_to_node", "keyframe_node", "node_id", "node_to_hit"]
