@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 # The framework adapters: their own packages, installed editable beside vrag and tested in `make test`.
 LLAMAINDEX := $(addprefix integrations/llamaindex/,llama-index-retrievers-vrag llama-index-postprocessor-vrag-rerank \
 	llama-index-readers-vrag llama-index-tools-vrag)
-INTEGRATIONS := $(addprefix -e ,$(LLAMAINDEX))
+INTEGRATIONS := $(addprefix -e ,$(LLAMAINDEX)) -e "integrations/langchain[test]"
 
 .PHONY: setup demo test test-fast lint typecheck bench clean
 
@@ -26,6 +26,7 @@ demo: setup
 test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q integrations/llamaindex
+	$(BIN)/python -m pytest -q integrations/langchain
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

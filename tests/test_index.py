@@ -297,3 +297,18 @@ def test_a_file_failing_mid_pipeline_leaves_nothing_behind(tmp_path: Path, corpu
         store = index._store
         assert store.count_segments() == report.segments == len(list(store.iter_segments()))
         assert store.purge_pending() == 0  # its half-written segments were already cleaned up
+
+
+def test_opening_an_open_index_again_in_one_process_shares_it(tmp_path: Path, corpus: list[Path]) -> None:
+    first = VideoIndex.open(tmp_path / "idx", IndexConfig(**TINY))
+    first.add(corpus[:1], progress=False)
+    second = VideoIndex.open(tmp_path / "idx")  # e.g. a framework retriever and a tool on one folder
+    assert second.search("onions", k=1)[0].video == first.search("onions", k=1)[0].video
+    with pytest.raises(ConfigError, match="already open in this process with another configuration"):
+        VideoIndex.open(tmp_path / "idx", IndexConfig(**{**TINY, "chunker": "fixed"}))
+    first.close()
+    first.close()  # closing a handle twice does not release the other handle's share
+    assert second.info().videos == 1
+    second.close()
+    with VideoIndex.open(tmp_path / "idx") as again:  # everything was released: a fresh open works
+        assert again.info().videos == 1

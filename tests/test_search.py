@@ -66,6 +66,9 @@ def test_channels_and_where_restrict_the_search(index: VideoIndex) -> None:
     assert {h.video_id for h in index.search("anything at all", k=10, where={"video_id": space_id})} == {
         space_id
     }
+    assert {_name(h) for h in index.search("anything", k=10, video="space.mkv")} == {"space.mkv"}  # as cited
+    with pytest.raises(ConfigError, match="not in this index"):
+        index.search("x", video="nowhere.mkv")
     with pytest.raises(ConfigError, match="channels"):
         index.search("x", channels=["no-such-channel"])
     with pytest.raises(ConfigError, match="payload_filter"):

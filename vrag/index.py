@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexInfo", "VideoIndex"]
+__all__ = ["IndexInfo", "VideoIndex", "channel_name", "multi_channel", "resolve_ocr"]
 
 PIPELINE_VERSION = 1
 """Bump when segment contents change for the same configuration (it is part of the fingerprint)."""
@@ -132,6 +133,31 @@ class _Channels:
         return hashlib.blake2b(blob, digest_size=8).hexdigest()
 
 
+@dataclass
+class _Shared:
+    """An index open in this process: handles opened on the same location share it (one store per path)."""
+
+    store: Store
+    config: IndexConfig
+    channels: _Channels
+    users: int = 1
+
+
+_SHARED: dict[str, _Shared] = {}
+_SHARED_LOCK = threading.RLock()
+
+
+def _share_key(location: str | Path | None, url: str | None) -> str | None:
+    """What identifies an index in this process: the Edge folder's real path or the server URL."""
+    if url is not None:
+        return url
+    if str(location) == ":memory:":
+        return None  # every in-memory index is its own
+    from vrag.store import DEFAULT_INDEX
+
+    return str(Path(location if location is not None else DEFAULT_INDEX).expanduser().resolve())
+
+
 def _check_chunker(config: IndexConfig) -> None:
     """Unknown chunker names or options raise here (exit 2 in the CLI), not once per file."""
     from vrag.chunking import CHUNKERS
@@ -183,9 +209,13 @@ class VideoIndex:
         ...     hits = index.search("the speaker shows a graph", k=5)
     """
 
-    def __init__(self, store: Store, config: IndexConfig, channels: _Channels) -> None:
+    def __init__(
+        self, store: Store, config: IndexConfig, channels: _Channels, *, key: str | None = None
+    ) -> None:
         self._store, self.config, self._channels = store, config, channels
         self._rerankers: dict[str, Reranker] = {}
+        self._key: str | None = key
+        self._closed = False
 
     @classmethod
     def open(
@@ -212,14 +242,27 @@ class VideoIndex:
         """
         from vrag.store import open_store, read_schema_record
 
-        record = read_schema_record(location, url=url, api_key=api_key)
-        if config is None:
-            stored = (record or {}).get("build_info", {}).get("config")
-            config = IndexConfig(**stored) if stored else load_config()
-        _check_chunker(config)
-        channels = _Channels.load(config, record)
-        store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
-        return cls(store, config, channels)
+        key = _share_key(location, url)
+        with _SHARED_LOCK:
+            shared = _SHARED.get(key) if key else None
+            if shared is not None:  # already open in this process: share its store and encoders
+                if config is not None and config != shared.config:
+                    raise ConfigError(
+                        f"{key}: already open in this process with another configuration; close it first "
+                        "or open it without a config to share it"
+                    )
+                shared.users += 1
+                return cls(shared.store, shared.config, shared.channels, key=key)
+            record = read_schema_record(location, url=url, api_key=api_key)
+            if config is None:
+                stored = (record or {}).get("build_info", {}).get("config")
+                config = IndexConfig(**stored) if stored else load_config()
+            _check_chunker(config)
+            channels = _Channels.load(config, record)
+            store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
+            if key:
+                _SHARED[key] = _Shared(store, config, channels)
+            return cls(store, config, channels, key=key)
 
     @property
     def fingerprint(self) -> str:
@@ -312,7 +355,7 @@ class VideoIndex:
             queries, k=max(pool, k), fusion=fusion, weights=weights, video_ids=ids, after=after,
             before=before, payload_filter=where, with_vectors=bool(mmr), channel_scores=True,
         )  # fmt: skip
-        hits = [_to_hit(h) for h in found]
+        hits = sorted((_to_hit(h) for h in found), key=lambda h: (-h.score, h.video, h.start))  # ties: stable
         dims = {ch: c.dim for ch, c in self._store.schema.dense.items() if not c.multivector}
         vectors = {(h.video_id, h.start): _joined(h.vectors, dims) for h in found}
         if rerank is not None:
@@ -436,15 +479,24 @@ class VideoIndex:
         return queries
 
     def _video_ids(self, videos: Sequence[str]) -> list[str]:
+        """Video ids for paths, ids, or bare file names (as citations show them) that name one video."""
         known = {v.video_id: v for v in self._store.iter_videos()}
         by_path = {str(Path(v.path).resolve()): v.video_id for v in known.values()}
+        by_name: dict[str, list[str]] = {}
+        for v in known.values():
+            by_name.setdefault(Path(v.path).name, []).append(v.video_id)
         ids = []
         for item in videos:
             vid = item if item in known else by_path.get(str(Path(item).resolve()))
+            if vid is None and Path(item).name == item and len(by_name.get(item, ())) == 1:
+                vid = by_name[item][0]
             if vid is None:
+                many = len(by_name.get(item, ())) > 1
                 raise ConfigError(
-                    f"{item}: not in this index (give an indexed path or video id; see `vrag info`)"
-                )
+                    f"{item}: "
+                    + ("several indexed videos have this name; give the path or video id" if many else
+                       "not in this index (give an indexed path, file name or video id; see `vrag info`)")
+                )  # fmt: skip
             ids.append(vid)
         return ids
 
@@ -463,7 +515,18 @@ class VideoIndex:
         )  # fmt: skip
 
     def close(self) -> None:
-        self._store.close()
+        """Release this handle; the index closes when the last handle opened on it in this process does."""
+        if self._closed:
+            return
+        self._closed = True
+        with _SHARED_LOCK:
+            shared = _SHARED.get(self._key) if self._key else None
+            if shared is not None and shared.store is self._store:
+                shared.users -= 1
+                if shared.users > 0:
+                    return
+                del _SHARED[self._key]  # type: ignore[arg-type]
+            self._store.close()
 
     def __enter__(self) -> VideoIndex:
         return self

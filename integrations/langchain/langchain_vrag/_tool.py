@@ -1,0 +1,108 @@
+"""``VideoSearchTool``: search for tool-calling models; cited moments as content, Documents as artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForToolRun
+from langchain_core.documents import Document
+from langchain_core.tools import BaseTool, ToolException
+from pydantic import BaseModel, Field
+
+from langchain_vrag._documents import to_document
+from langchain_vrag._index import IndexLike, as_index_field, check_options, resolve_index
+from vrag import Hit, VideoIndex
+from vrag.errors import ConfigError
+
+__all__ = ["VideoSearchInput", "VideoSearchTool"]
+
+DESCRIPTION = (
+    "Search the indexed videos for the moments that match a query (words spoken or shown on screen). "
+    "Returns one line per moment: its [video mm:ss–mm:ss] marker, then what is said or shown. "
+    "Cite a moment by copying its marker exactly."
+)
+NO_TEXT = "(nothing said or shown in words; matched by how it looks)"
+
+
+class VideoSearchInput(BaseModel):
+    """Arguments a model gives the video search tool."""
+
+    query: str = Field(description="what to look for, in words")
+    video: str | None = Field(default=None, description="only this video (a path or id the index knows)")
+    after: float | None = Field(default=None, description="only moments starting at or after this second")
+    before: float | None = Field(default=None, description="only moments ending at or before this second")
+
+
+def format_moments(hits: list[Hit]) -> str:
+    """One ``[video mm:ss–mm:ss] text`` line per hit (the tool's content)."""
+    return "\n".join(f"{h.citation} {' '.join(h.text.split()) or NO_TEXT}" for h in hits)
+
+
+class VideoSearchTool(BaseTool):
+    """A vrag index as a tool: the model searches it; the answer cites the moments it returns.
+
+    With ``response_format="content_and_artifact"``, a tool call returns a ``ToolMessage`` whose content is
+    one ``[video mm:ss–mm:ss] text`` line per moment (what the model reads and cites) and whose ``artifact``
+    is the same moments as Documents (``VideoRetriever``'s format), in the same order, for the application.
+    A bad argument (an unknown video, say) comes back to the model as an error message it can act on.
+
+    Args:
+        index: an open ``vrag.VideoIndex``, or an index folder (opened on first use, once per process).
+        k: how many moments per search.
+        search_kwargs: other ``VideoIndex.search`` options for every search, e.g. ``{"rerank": "sentence"}``.
+
+    Example:
+        >>> from langchain_vrag import VideoSearchTool
+        >>> tool = VideoSearchTool(index=".vrag", k=3)
+        >>> call = {"type": "tool_call", "id": "1", "name": tool.name, "args": {"query": "loss diverges"}}
+        >>> message = tool.invoke(call)                                  # doctest: +SKIP
+        >>> print(message.content.splitlines()[0])                       # doctest: +SKIP
+        [intro_to_ml.mp4 00:12.0–00:24.0] To fit the model we minimise a loss function. ...
+    """
+
+    name: str = "video_search"
+    description: str = DESCRIPTION
+    args_schema: type[BaseModel] = VideoSearchInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool = True
+
+    index: VideoIndex | str
+    """The index, or the folder it lives in (opened on first use)."""
+    k: int = Field(default=4, ge=1)
+    """How many moments per search."""
+    search_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """``VideoIndex.search`` options applied to every search."""
+
+    def __init__(
+        self,
+        *,
+        index: IndexLike,
+        k: int = 4,
+        search_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        options = check_options(search_kwargs or {}, owner="VideoSearchTool search_kwargs")
+        if "k" in options:
+            raise ConfigError("VideoSearchTool: give k as VideoSearchTool(k=...), not in search_kwargs")
+        super().__init__(index=as_index_field(index), k=k, search_kwargs=options, **kwargs)
+
+    def _run(
+        self,
+        query: str,
+        video: str | None = None,
+        after: float | None = None,
+        before: float | None = None,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> tuple[str, list[Document]]:
+        index = resolve_index(self.index)  # a missing index is the developer's to fix, not the model's
+        filters = {
+            name: v for name, v in (("video", video), ("after", after), ("before", before)) if v is not None
+        }
+        try:
+            hits = index.search(query, k=self.k, **{**self.search_kwargs, **filters})
+        except ConfigError as err:
+            raise ToolException(str(err)) from err
+        if not hits:
+            return f"No moment of the indexed videos matches {query!r}.", []
+        return format_moments(hits), [to_document(h) for h in hits]
