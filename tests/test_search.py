@@ -284,3 +284,48 @@ def test_an_encoder_with_k_vectors_per_clip_gets_a_maxsim_channel(tmp_path: Path
         multi = enc.encode_video_multi(clip)[0]
         assert multi.shape == (32, enc.spec.dim)
         assert hit.channel_scores["qformer-test.multi"] == pytest.approx(float((multi @ q).max()), abs=1e-4)
+
+
+def test_videos_get_video_level_vectors_and_hierarchical_search_keeps_the_best_video(
+    index: VideoIndex,
+) -> None:
+    store = index._store
+    assert set(store.schema.video_channels) == {"frames-test", "minilm"}
+    assert all(set(v.channels) == {"frames-test", "minilm"} for v in store.iter_videos())
+    flat = index.search("the rocket reaches orbit", k=6, hierarchical=False)
+    assert len({h.video_id for h in flat}) > 1
+    top = index.search("the rocket reaches orbit", k=6, hierarchical=True, top_videos=1)
+    nominated = {
+        v.video_id
+        for ch, q in index._queries("the rocket reaches orbit").items()
+        if ch in store.schema.video_channels
+        for v in store.search_videos(ch, q, k=1)
+    }
+    assert 1 <= len(nominated) <= 2 and {h.video_id for h in top} <= nominated  # one video per channel
+    best_by_text = store.search_videos("minilm", index._queries("orbit")["minilm"], k=1)[0]
+    assert Path(best_by_text.path).name == "space.mkv" and _name(top[0]) == "space.mkv"
+    assert index.search("the rocket reaches orbit", k=6, top_videos=1) == top  # auto: more videos than 1
+    assert index.build_video_vectors() == []  # nothing missing: nothing rebuilt
+
+
+def test_cli_train_aggregator_saves_it_in_the_index_and_add_uses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from vrag.cli import main as cli
+
+    videos = _corpus(tmp_path / "corpus")
+    config = tmp_path / "vrag.toml"
+    config.write_text('[index]\nvisual_encoders = []\nocr = "off"\nworkers = 0\nchunker = "fixed"\n')
+    idx = ["--index", str(tmp_path / "idx")]
+    assert cli(["index", *map(str, videos[:2]), *idx, "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert cli(["train", "aggregator", *idx, "--k", "2", "--steps", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == 3 and report["videos"] == 2
+    assert (tmp_path / "idx" / "aggregators" / "minilm" / "aggregator.json").is_file()
+    assert cli(["index", str(videos[2]), *idx]) == 0  # the folder still opens; the new video is aggregated
+    with VideoIndex.open(tmp_path / "idx") as again:
+        assert type(again._aggregator("minilm")).__name__ == "LVMAEAggregator"
+        assert all("minilm" in v.channels for v in again._store.iter_videos())

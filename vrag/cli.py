@@ -10,6 +10,7 @@
     vrag chunk PATH... [--chunker NAME] [--json]
     vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
     vrag train qformer DATA_DIR --out DIR [--base NAME] [--steps N] [--amp] [--json]
+    vrag train aggregator [--index DIR] [--channel NAME] [--k K] [--steps N] [--json]
 
 Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
@@ -125,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
     qf.add_argument("--seed", type=int, default=0)
     qf.add_argument("--device")
     qf.set_defaults(run=_train_qformer)
+    agg = trainers.add_parser(
+        "aggregator", parents=[store], help="LV-MAE-style video-level aggregator on the index's own vectors"
+    )
+    agg.add_argument("--channel", help="video channel to train for (default: the text channel)")
+    agg.add_argument("--k", type=int, default=8, help="video-level vectors per video (default 8)")
+    agg.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    agg.add_argument("--out", help="checkpoint folder (default: inside the index folder, used from then on)")
+    agg.set_defaults(run=_train_aggregator)
     return parser
 
 
@@ -320,6 +329,16 @@ def _train_qformer(args: argparse.Namespace) -> int:
         device=args.device, progress=not args.json and sys.stderr.isatty(),
     )  # fmt: skip
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
+    return 0
+
+
+def _train_aggregator(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        report = index.train_aggregator(
+            channel=args.channel, k=args.k, steps=args.steps, out_dir=args.out,
+            progress=not args.json and sys.stderr.isatty(),
+        )  # fmt: skip
+    print(json.dumps(report.to_dict(), indent=1, default=str) if args.json else report.format_table())
     return 0
 
 

@@ -44,6 +44,10 @@ class IndexConfig(_Frozen):
         encode_batch: clips per encoder forward pass.
         workers: decode/chunk worker processes (0 = in the main process); ``None`` picks: none for less
             than 5 minutes of video (starting a process costs seconds), else one per spare core (max 4).
+        aggregator: how each video's segment vectors become its K video-level vectors (``mean``, ``kmeans``,
+            ``lvmae``; ``None``: no video vectors, no hierarchical search). A trained ``lvmae`` checkpoint in
+            the index folder (``vrag train aggregator``) is used for its channel instead.
+        aggregator_options: passed to the aggregator (e.g. ``{"k": 8}``).
         allow_test_encoders: permit random-weight ``*-test`` encoders (for tests only: their vectors mean
             nothing).
     """
@@ -59,6 +63,8 @@ class IndexConfig(_Frozen):
     encode_batch: int = Field(default=8, ge=1)
     workers: int | None = Field(default=None, ge=0)
     allow_test_encoders: bool = False
+    aggregator: str | None = "kmeans"
+    aggregator_options: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_config(

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from vrag.errors import ConfigError, ModelUnavailableError
 from vrag.types import Hit
 
 if TYPE_CHECKING:
+    from vrag.aggregate import Aggregator, BuildReport, TrainReport
     from vrag.encoders import TextEncoder, VideoEncoder
     from vrag.pipeline import IngestReport
     from vrag.search import Answer, Reranker
@@ -101,7 +103,8 @@ class _Channels:
         text_channel = channel_name(config.text_encoder) if config.text_encoder else None
         return cls(visual, text_channel, text, tuple(notes))  # type: ignore[arg-type]
 
-    def schema(self, config: IndexConfig) -> StoreSchema:
+    def schema(self, config: IndexConfig, stored: Mapping[str, Any] | None = None) -> StoreSchema:
+        """The store schema; an existing index keeps the video channels it was created with."""
         from vrag.store import DenseChannel, StoreSchema
 
         dense = {ch: DenseChannel(enc.spec.dim) for ch, enc in self.visual.items()}
@@ -111,9 +114,13 @@ class _Channels:
         if self.text_channel and self.text is not None:
             dense[self.text_channel] = DenseChannel(self.text.spec.dim)
         build = {"config": config.model_dump(mode="json"), "notes": list(self.notes)}
+        videos = {ch: c.dim for ch, c in dense.items() if not c.multivector} if config.aggregator else {}
+        if stored is not None:
+            videos = dict(stored.get("video_channels") or {})
         return StoreSchema(
-            dense=dense, sparse_text=True, fingerprint=self.fingerprint(config), build_info=build
-        )
+            dense=dense, sparse_text=True, video_channels=videos, fingerprint=self.fingerprint(config),
+            build_info=build,
+        )  # fmt: skip
 
     def fingerprint(self, config: IndexConfig) -> str:
         """Hash of everything that decides segment boundaries, text and vectors."""
@@ -156,6 +163,20 @@ def _share_key(location: str | Path | None, url: str | None) -> str | None:
     from vrag.store import DEFAULT_INDEX
 
     return str(Path(location if location is not None else DEFAULT_INDEX).expanduser().resolve())
+
+
+def _train_progress(steps: int) -> Callable[..., None]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, desc="train aggregator", unit="step", leave=False)
+
+    def update(step: int, *_: Any, **__: Any) -> None:
+        bar.n = step
+        bar.refresh()
+        if step >= steps:
+            bar.close()
+
+    return update
 
 
 def _check_chunker(config: IndexConfig) -> None:
@@ -259,7 +280,8 @@ class VideoIndex:
                 config = IndexConfig(**stored) if stored else load_config()
             _check_chunker(config)
             channels = _Channels.load(config, record)
-            store = open_store(location, schema=channels.schema(config), url=url, api_key=api_key)
+            schema = channels.schema(config, record)
+            store = open_store(location, schema=schema, url=url, api_key=api_key)
             if key:
                 _SHARED[key] = _Shared(store, config, channels)
             return cls(store, config, channels, key=key)
@@ -283,9 +305,94 @@ class VideoIndex:
             batch=cfg.encode_batch, workers=cfg.workers,
         )  # fmt: skip
         report = ingestor.run(items, progress=progress)
+        self.build_video_vectors()
         if report.indexed:
             self._store.optimize()
         return report
+
+    def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:
+        """Aggregate each video's segment vectors into its K video-level vectors (one set per video channel),
+        for the videos that have none yet (all with ``rebuild``). ``add`` calls it; a crash between a
+        video's commit and this step is made good by the next ``add``."""
+        from vrag.aggregate import build_video_vectors
+
+        reports = []
+        for channel in self._store.schema.video_channels:
+            missing = [v.video_id for v in self._store.iter_videos() if rebuild or channel not in v.channels]
+            if missing:
+                aggregator = self._aggregator(channel)
+                reports.append(build_video_vectors(self._store, aggregator, channel=channel, videos=missing))
+        return reports
+
+    def train_aggregator(
+        self, *, channel: str | None = None, k: int = 8, steps: int = 300, out_dir: str | Path | None = None,
+        progress: bool | None = None,
+    ) -> TrainReport:  # fmt: skip
+        """Train the learned (LV-MAE-style) aggregator on this index's own segment vectors (no labels), save
+        it with the index's schema record, and rebuild every video's vectors with it.
+
+        Args:
+            channel: the video channel to train for (default: the text channel, else the first one).
+            k: video-level vectors per video.
+            steps: training steps.
+            out_dir: checkpoint folder (default: ``aggregators/<channel>`` inside the index folder, where
+                ``add`` finds it and uses it from then on; a server index needs ``aggregator="lvmae"`` and
+                ``aggregator_options={"path": ...}`` in its configuration).
+            progress: show a progress bar (default: on a terminal).
+        """
+        from vrag.aggregate import LVMAEConfig, build_video_vectors, create_aggregator, store_sequences
+        from vrag.aggregate import train_aggregator as train
+
+        channel = channel or self._default_video_channel()
+        target = Path(out_dir) if out_dir is not None else self._aggregator_dir(channel)
+        if target is None:
+            raise ConfigError("a server index keeps no files: pass out_dir= for the aggregator checkpoint")
+        sequences = [emb for _, emb, _ in store_sequences(self._store, channel)]
+        if not sequences:
+            raise ConfigError(f"channel {channel!r} has no segment vectors yet: index some videos first")
+        schema = self._store.schema.to_record()
+        show = sys.stderr.isatty() if progress is None else progress
+        report = train(
+            sequences, out_dir=target, config=LVMAEConfig(k=k), steps=steps, schema=schema, channel=channel,
+            progress=None if not show else _train_progress(steps),
+        )  # fmt: skip
+        aggregator = create_aggregator("lvmae", path=target, expect_schema=schema)
+        build_video_vectors(self._store, aggregator, channel=channel)
+        return report
+
+    def _default_video_channel(self) -> str:
+        channels = list(self._store.schema.video_channels)
+        if not channels:
+            raise ConfigError(
+                "this index has no video-level channels (built with aggregator=None, or before video "
+                "vectors existed): rebuild it with an aggregator to use them"
+            )
+        text = self._channels.text_channel
+        return text if text in channels else channels[0]
+
+    def _aggregator_dir(self, channel: str) -> Path | None:
+        if self._key is None or "://" in self._key:
+            return None
+        return Path(self._key) / "aggregators" / channel
+
+    def _aggregator(self, channel: str) -> Aggregator:
+        """The aggregator for a channel: a trained checkpoint in the index folder, else the configured one."""
+        from vrag.aggregate import create_aggregator
+
+        trained = self._aggregator_dir(channel)
+        schema = self._store.schema.to_record()
+        if trained is not None and (trained / "aggregator.json").is_file():
+            return create_aggregator("lvmae", path=trained, expect_schema=schema)
+        name, options = self.config.aggregator or "kmeans", dict(self.config.aggregator_options)
+        if name == "lvmae":
+            options.setdefault("path", trained)
+            options.setdefault("expect_schema", schema)
+            if options["path"] is None or not (Path(options["path"]) / "aggregator.json").is_file():
+                raise ConfigError(
+                    f"aggregator 'lvmae' for channel {channel!r} has no trained checkpoint yet: run "
+                    "`vrag train aggregator` (or index with aggregator='kmeans' first)"
+                )
+        return create_aggregator(name, **options)
 
     def search(
         self,
@@ -434,19 +541,25 @@ class VideoIndex:
     def _first_stage(
         self, queries: Mapping[str, Any], ids: list[str] | None, hierarchical: bool | None, top_videos: int
     ) -> list[str] | None:
-        """Hierarchical search's first stage: the ``top_videos`` videos by video-level MaxSim."""
-        channel = next((c for c in self._store.schema.video_channels if c in queries), None)
+        """Hierarchical search's first stage: each video channel of the query nominates its ``top_videos``
+        videos by video-level MaxSim; segments are then searched inside the union (no channel's best video
+        is lost to another channel's ranking)."""
+        channels = [c for c in self._store.schema.video_channels if c in queries]
         if hierarchical is None:
-            hierarchical = channel is not None and self._store.count_videos() > top_videos
+            hierarchical = bool(channels) and self._store.count_videos() > top_videos
         if not hierarchical:
             return ids
-        if channel is None:
+        if not channels:
             raise ConfigError(
                 "hierarchical search needs video-level vectors for a channel of this query; this index has "
                 f"{sorted(self._store.schema.video_channels) or 'none'} (build them with an aggregator)"
             )
-        top = self._store.search_videos(channel, queries[channel], k=top_videos, video_ids=ids)
-        return [v.video_id for v in top]
+        nominated = {
+            v.video_id: None
+            for c in channels
+            for v in self._store.search_videos(c, queries[c], k=top_videos, video_ids=ids)
+        }
+        return list(nominated)
 
     def _reranker(self, rerank: str | Reranker) -> Reranker:
         from vrag.search import create_reranker
