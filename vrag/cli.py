@@ -8,6 +8,7 @@
     vrag info [--json]
     vrag delete PATH_OR_ID...
     vrag chunk PATH... [--chunker NAME] [--json]
+    vrag eval retrieval [--workdir DIR] [--videos N] [--variant NAME]... [--chunker NAME]... [--json]
     vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
     vrag train qformer DATA_DIR --out DIR [--base NAME] [--steps N] [--amp] [--json]
     vrag train aggregator [--index DIR] [--channel NAME] [--k K] [--steps N] [--json]
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
     search.add_argument("--where", action="append", help="payload filter KEY=VALUE (repeatable)")
     search.add_argument("--channel", action="append", help="search only this channel (repeatable)")
-    search.add_argument("--fusion", choices=("rrf", "dbsf"), default="rrf", help="channel fusion")
+    search.add_argument("--fusion", choices=("rrf", "dbsf"), help="channel fusion (default dbsf)")
     search.add_argument("--rerank", help="reranker: sentence, cross-encoder, cascade")
     search.add_argument("--mmr", type=float, help="diversity 0..1 (maximal marginal relevance)")
     search.add_argument("--per-video", type=int, help="at most N hits per video")
@@ -95,6 +96,19 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = verbs.add_parser("eval", help="quality evaluations on generated suites")
     suites = evaluate.add_subparsers(dest="suite", required=True)
+    retrieval = suites.add_parser(
+        "retrieval", parents=[common], help="Recall@1/5, MRR and span IoU on generated lectures"
+    )
+    retrieval.add_argument("--workdir", default=".vrag-eval", help="corpus + index folder (reused)")
+    retrieval.add_argument("--videos", type=int, help="lectures to generate (1-10, default 10)")
+    retrieval.add_argument("--seed", type=int, default=0, help="corpus layout seed (default 0)")
+    retrieval.add_argument(
+        "--variant", action="append", help="transcript, ocr, fused, fused+rerank, dense, bm25, split"
+    )
+    retrieval.add_argument("--chunker", action="append", help="fixed, semantic (default both)")
+    retrieval.add_argument("-k", type=int, default=10, help="hits per query (default 10)")
+    retrieval.add_argument("--details", action="store_true", help="with --json: every query's outcome")
+    retrieval.set_defaults(run=_eval_retrieval)
     temporal = suites.add_parser(
         "temporal", parents=[common], help="spatial vs temporal understanding of video encoders"
     )
@@ -304,6 +318,19 @@ def _segment_json(seg: Segment) -> dict[str, Any]:
         "start": seg.start, "end": seg.end, "shots": len(seg.shots),
         "keyframes": list(seg.keyframes), "text": seg.text,
     }  # fmt: skip
+
+
+def _eval_retrieval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vrag.eval._retrieval import CHUNKERS, DEFAULT_VARIANTS, run_retrieval_eval
+
+    report = run_retrieval_eval(
+        Path(args.workdir), variants=args.variant or DEFAULT_VARIANTS, videos=args.videos, seed=args.seed,
+        chunkers=args.chunker or CHUNKERS, k=args.k, progress=not args.json,
+    )  # fmt: skip
+    print(json.dumps(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
+    return 0
 
 
 def _eval_temporal(args: argparse.Namespace) -> int:

@@ -407,7 +407,7 @@ class VideoIndex:
         where: Mapping[str, Any] | None = None,
         channels: Sequence[str] | None = None,
         weights: Mapping[str, float] | None = None,
-        fusion: str = "rrf",
+        fusion: str | None = None,
         hierarchical: bool | None = None,
         top_videos: int = 20,
         rerank: str | Reranker | None = None,
@@ -432,8 +432,11 @@ class VideoIndex:
             where: payload filter, field → value or list of values (any matches), e.g.
                 ``{"video": "talk.mp4"}`` or fields stored with the segments.
             channels: search only these channels (``vrag info`` lists them), e.g. ``["bm25"]``.
-            weights: channel → RRF weight.
-            fusion: ``"rrf"`` (rank based) or ``"dbsf"`` (score normalised).
+            weights: channel → RRF weight, Qdrant's meaning: a channel's ranks are divided by its weight
+                (weight 3: its 3rd hit counts like another channel's 1st).
+            fusion: ``"dbsf"`` (distribution-based score fusion: each channel's scores normalised, then
+                summed; the default, measured better than RRF on our retrieval eval, see BENCHMARKS.md) or
+                ``"rrf"`` (reciprocal rank fusion; the default when ``weights`` are given).
             hierarchical: first pick the ``top_videos`` videos by their video-level vectors (MaxSim), then
                 search segments inside them. ``None``: when the index has video vectors and more videos
                 than ``top_videos``.
@@ -459,7 +462,8 @@ class VideoIndex:
         extra = rerank is not None or bool(mmr) or per_video is not None
         pool = candidates or (max(3 * k, 30) if extra else k)
         found = self._store.search_fused(
-            queries, k=max(pool, k), fusion=fusion, weights=weights, video_ids=ids, after=after,
+            queries, k=max(pool, k), fusion=fusion or ("rrf" if weights else "dbsf"), weights=weights,
+            video_ids=ids, after=after,
             before=before, payload_filter=where, with_vectors=bool(mmr), channel_scores=True,
         )  # fmt: skip
         hits = sorted((_to_hit(h) for h in found), key=lambda h: (-h.score, h.video, h.start))  # ties: stable
