@@ -329,3 +329,51 @@ def test_cli_train_aggregator_saves_it_in_the_index_and_add_uses_it(
     with VideoIndex.open(tmp_path / "idx") as again:
         assert type(again._aggregator("minilm")).__name__ == "LVMAEAggregator"
         assert all("minilm" in v.channels for v in again._store.iter_videos())
+
+
+def test_filters_turn_the_automatic_video_stage_off(index: VideoIndex) -> None:
+    cooking = next(h.video_id for h in index.search("onions", k=1))
+    for flt in ({"where": {"video_id": cooking}}, {"after": 2.0}, {"before": 2.0}):
+        auto = index.search("the rocket reaches orbit", k=3, top_videos=1, **flt)
+        flat = index.search("the rocket reaches orbit", k=3, hierarchical=False, **flt)
+        assert auto == flat and auto  # the video stage would have nominated space.mkv only
+
+
+def test_llm_reranker_by_name_says_it_needs_a_model(index: VideoIndex) -> None:
+    with pytest.raises(ConfigError, match="needs a model"):
+        index.search("onions", rerank="llm")
+    hits = [Hit("a.mp4", "a", t, t + 1.0, 1.0, f"p{t:g}") for t in range(3)]
+    reply = "**1**: 2\n- Passage 2: 8\n3: 2019 was a good year"
+    out = create_reranker("llm", llm=lambda p: reply).rerank("q", hits)
+    assert [h.start for h in out] == [1.0, 0.0, 2.0] and out[-1].score == NO_EVIDENCE  # 2019 is no rating
+
+
+def test_shared_handles_serialise_writes(tmp_path: Path) -> None:
+    import threading
+
+    videos = _corpus(tmp_path / "corpus")
+    config = IndexConfig(**{**CONFIG, "visual_encoders": ()})
+    first = VideoIndex.open(tmp_path / "idx", config)
+    second = VideoIndex.open(tmp_path / "idx")
+    reports: list = []
+    threads = [
+        threading.Thread(target=lambda i=i, h=h: reports.append(h.add(videos, progress=False)))
+        for i, h in enumerate((first, second))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(len(r.indexed) for r in reports) == [0, 3]  # one indexed them, the other found them done
+    assert first.info().videos == 3 and first.info().segments == second.info().segments
+    first.close()
+    second.close()
+
+
+def test_an_aggregator_failure_is_a_note_and_the_segments_stay(tmp_path: Path) -> None:
+    videos = _corpus(tmp_path / "corpus")[:1]
+    config = IndexConfig(**{**CONFIG, "visual_encoders": (), "aggregator": "lvmae"})  # nothing trained yet
+    with VideoIndex.open(tmp_path / "idx", config) as idx:
+        report = idx.add(videos, progress=False)
+        assert len(report.indexed) == 1 and any("vrag train aggregator" in n for n in report.notes)
+        assert idx.search("onions", k=1)[0].video == str(videos[0])

@@ -203,7 +203,12 @@ def _ask(args: argparse.Namespace) -> int:
 
     llm = resolve_llm(args.llm) if args.llm else None
     with _open(args) as index:
-        answer = index.ask(args.question, k=args.k, video=args.video, llm=llm, rerank=args.rerank)
+        rerank: Any = args.rerank
+        if rerank == "llm" and llm is not None:  # the answering model also judges the evidence
+            from vrag.search import create_reranker
+
+            rerank = create_reranker("llm", llm=llm)
+        answer = index.ask(args.question, k=args.k, video=args.video, llm=llm, rerank=rerank)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=1))
         return 0
@@ -249,7 +254,8 @@ def _where_filter(items: Sequence[str] | None) -> dict[str, Any] | None:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--where {item!r}: write KEY=VALUE")
-        where.setdefault(key, []).append(int(value) if value.lstrip("-").isdigit() else value)
+        number = value.lstrip("-").isdigit() and str(int(value)) == value  # "007" stays a string
+        where.setdefault(key, []).append(int(value) if number else value)
     return {k: v[0] if len(v) == 1 else v for k, v in where.items()}
 
 

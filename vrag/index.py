@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,13 +19,13 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from vrag.config import IndexConfig, load_config
-from vrag.errors import ConfigError, ModelUnavailableError
+from vrag.errors import ConfigError, ModelUnavailableError, VragError
 from vrag.types import Hit
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class _Shared:
     config: IndexConfig
     channels: _Channels
     users: int = 1
+    writing: threading.RLock = field(default_factory=threading.RLock)
 
 
 _SHARED: dict[str, _Shared] = {}
@@ -231,11 +233,13 @@ class VideoIndex:
     """
 
     def __init__(
-        self, store: Store, config: IndexConfig, channels: _Channels, *, key: str | None = None
-    ) -> None:
+        self, store: Store, config: IndexConfig, channels: _Channels, *, key: str | None = None,
+        writing: threading.RLock | None = None,
+    ) -> None:  # fmt: skip
         self._store, self.config, self._channels = store, config, channels
         self._rerankers: dict[str, Reranker] = {}
         self._key: str | None = key
+        self._writing = writing or threading.RLock()  # one writer at a time across shared handles
         self._closed = False
 
     @classmethod
@@ -273,7 +277,7 @@ class VideoIndex:
                         "or open it without a config to share it"
                     )
                 shared.users += 1
-                return cls(shared.store, shared.config, shared.channels, key=key)
+                return cls(shared.store, shared.config, shared.channels, key=key, writing=shared.writing)
             record = read_schema_record(location, url=url, api_key=api_key)
             if config is None:
                 stored = (record or {}).get("build_info", {}).get("config")
@@ -282,9 +286,10 @@ class VideoIndex:
             channels = _Channels.load(config, record)
             schema = channels.schema(config, record)
             store = open_store(location, schema=schema, url=url, api_key=api_key)
+            shared = _Shared(store, config, channels)
             if key:
-                _SHARED[key] = _Shared(store, config, channels)
-            return cls(store, config, channels, key=key)
+                _SHARED[key] = shared
+            return cls(store, config, channels, key=key, writing=shared.writing)
 
     @property
     def fingerprint(self) -> str:
@@ -304,10 +309,15 @@ class VideoIndex:
             chunk_options=cfg.chunk_options, ocr=resolve_ocr(cfg.ocr), asr=cfg.asr,
             batch=cfg.encode_batch, workers=cfg.workers,
         )  # fmt: skip
-        report = ingestor.run(items, progress=progress)
-        self.build_video_vectors()
-        if report.indexed:
-            self._store.optimize()
+        with self._writing:
+            report = ingestor.run(items, progress=progress)
+            try:
+                self.build_video_vectors()
+            except VragError as err:  # segments are stored and searchable; the next add() retries this
+                log.warning("video-level vectors not built: %s", err)
+                report = dataclasses.replace(report, notes=(*report.notes, f"video vectors not built: {err}"))
+            if report.indexed:
+                self._store.optimize()
         return report
 
     def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:
@@ -317,11 +327,15 @@ class VideoIndex:
         from vrag.aggregate import build_video_vectors
 
         reports = []
-        for channel in self._store.schema.video_channels:
-            missing = [v.video_id for v in self._store.iter_videos() if rebuild or channel not in v.channels]
-            if missing:
-                aggregator = self._aggregator(channel)
-                reports.append(build_video_vectors(self._store, aggregator, channel=channel, videos=missing))
+        with self._writing:
+            for channel in self._store.schema.video_channels:
+                videos = self._store.iter_videos()
+                missing = [v.video_id for v in videos if rebuild or channel not in v.channels]
+                if missing:
+                    aggregator = self._aggregator(channel)
+                    reports.append(
+                        build_video_vectors(self._store, aggregator, channel=channel, videos=missing)
+                    )
         return reports
 
     def train_aggregator(
@@ -337,7 +351,7 @@ class VideoIndex:
             steps: training steps.
             out_dir: checkpoint folder (default: ``aggregators/<channel>`` inside the index folder, where
                 ``add`` finds it and uses it from then on; a server index needs ``aggregator="lvmae"`` and
-                ``aggregator_options={"path": ...}`` in its configuration).
+                ``aggregator_options={"path": {channel: dir}}`` in its configuration).
             progress: show a progress bar (default: on a terminal).
         """
         from vrag.aggregate import LVMAEConfig, build_video_vectors, create_aggregator, store_sequences
@@ -357,7 +371,8 @@ class VideoIndex:
             progress=None if not show else _train_progress(steps),
         )  # fmt: skip
         aggregator = create_aggregator("lvmae", path=target, expect_schema=schema)
-        build_video_vectors(self._store, aggregator, channel=channel)
+        with self._writing:
+            build_video_vectors(self._store, aggregator, channel=channel)
         return report
 
     def _default_video_channel(self) -> str:
@@ -385,7 +400,8 @@ class VideoIndex:
             return create_aggregator("lvmae", path=trained, expect_schema=schema)
         name, options = self.config.aggregator or "kmeans", dict(self.config.aggregator_options)
         if name == "lvmae":
-            options.setdefault("path", trained)
+            path = options.get("path", trained)
+            options["path"] = path.get(channel) if isinstance(path, Mapping) else path  # {channel: dir}
             options.setdefault("expect_schema", schema)
             if options["path"] is None or not (Path(options["path"]) / "aggregator.json").is_file():
                 raise ConfigError(
@@ -429,18 +445,19 @@ class VideoIndex:
             video: only these videos (paths or ids).
             after: only segments starting at or after this time (s).
             before: only segments ending at or before this time (s).
-            where: payload filter, field → value or list of values (any matches), e.g.
-                ``{"video": "talk.mp4"}`` or fields stored with the segments.
+            where: payload filter, field → value or list of values (any matches): ``video_id``, ``video``
+                (the full path as indexed) or fields stored with the segments (``speech``, ``ocr``, ...).
             channels: search only these channels (``vrag info`` lists them), e.g. ``["bm25"]``.
             weights: channel → RRF weight, Qdrant's meaning: a channel's ranks are divided by its weight
                 (weight 3: its 3rd hit counts like another channel's 1st).
             fusion: ``"dbsf"`` (distribution-based score fusion: each channel's scores normalised, then
                 summed; the default, measured better than RRF on our retrieval eval, see BENCHMARKS.md) or
                 ``"rrf"`` (reciprocal rank fusion; the default when ``weights`` are given).
-            hierarchical: first pick the ``top_videos`` videos by their video-level vectors (MaxSim), then
-                search segments inside them. ``None``: when the index has video vectors and more videos
-                than ``top_videos``.
-            top_videos: videos kept by the hierarchical first stage.
+            hierarchical: first let each channel nominate its ``top_videos`` videos by their video-level
+                vectors (MaxSim), then search segments inside them. ``None``: when the index has video
+                vectors, more videos than ``top_videos``, and no ``where`` / ``after`` / ``before`` filter
+                (the video-level stage cannot apply those).
+            top_videos: videos each channel nominates in the hierarchical first stage.
             rerank: a reranker name (``sentence``, ``cross-encoder``, ``llm``, ``cascade``; see
                 ``vrag.search.create_reranker``) or instance; it rescores ``candidates`` hits.
             mmr: diversity in [0, 1] for maximal marginal relevance over the candidates (0 = off).
@@ -458,6 +475,8 @@ class VideoIndex:
         if rerank is not None and query is None:
             raise ConfigError("rerankers score query text; rerank works with text queries only")
         ids = self._video_ids([video] if isinstance(video, str) else video) if video else None
+        if hierarchical is None and (where or after is not None or before is not None):
+            hierarchical = False  # the video-level stage cannot see payload or time filters
         ids = self._first_stage(queries, ids, hierarchical, top_videos)
         extra = rerank is not None or bool(mmr) or per_video is not None
         pool = candidates or (max(3 * k, 30) if extra else k)
@@ -570,6 +589,11 @@ class VideoIndex:
 
         if not isinstance(rerank, str):
             return rerank
+        if rerank == "llm":
+            raise ConfigError(
+                "the llm reranker needs a model: pass rerank=vrag.search.create_reranker('llm', llm=...) "
+                "(in the CLI: vrag ask --llm PROVIDER:MODEL --rerank llm)"
+            )
         if rerank not in self._rerankers:
             options: dict[str, Any] = {}
             if rerank == "sentence" and self._channels.text is not None:
@@ -620,8 +644,9 @@ class VideoIndex:
     def delete(self, videos: str | Sequence[str]) -> int:
         """Delete videos (paths or ids) and all their segments; returns how many were deleted."""
         ids = self._video_ids([videos] if isinstance(videos, str) else videos)
-        for vid in ids:
-            self._store.delete_video(vid)
+        with self._writing:
+            for vid in ids:
+                self._store.delete_video(vid)
         return len(ids)
 
     def info(self) -> IndexInfo:
@@ -633,10 +658,10 @@ class VideoIndex:
 
     def close(self) -> None:
         """Release this handle; the index closes when the last handle opened on it in this process does."""
-        if self._closed:
-            return
-        self._closed = True
         with _SHARED_LOCK:
+            if self._closed:
+                return
+            self._closed = True
             shared = _SHARED.get(self._key) if self._key else None
             if shared is not None and shared.store is self._store:
                 shared.users -= 1

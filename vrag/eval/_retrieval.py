@@ -7,14 +7,14 @@ slide (``screen``) or only spoken over it (``speech``). Each query's truth is on
 Variants (rows are ``chunker x variant``; each chunker builds one real index, text channels only):
 
 - ``fused``: ``VideoIndex.search`` as a user runs it: MiniLM text vectors + BM25 over transcript and
-  on-screen text, fused by RRF in the engine.
+  on-screen text, fused in the engine (DBSF, the search default).
 - ``fused+rerank``: the same with ``rerank="sentence"`` (the bundled MiniLM rescoring the candidates).
-- ``transcript`` / ``ocr``: the same segments (same boundaries, same text encoder, same BM25, same RRF
+- ``transcript`` / ``ocr``: the same segments (same boundaries, same text encoder, same BM25, same DBSF
   through ``vrag.store``), re-indexed with only one text source: the transcript (``extra.speech``) or the
   OCR'd slide text (``extra.ocr``). Only the source of the words differs from ``fused``.
 - ``dense`` / ``bm25``: ``fused`` restricted to one channel (``VideoIndex.search(channels=...)``).
 - ``split``: a design experiment, not what the index does today: the same segments with *two* dense
-  channels, one over the transcript and one over the slide text, plus BM25 over both, all fused by RRF
+  channels, one over the transcript and one over the slide text, plus BM25 over both, all fused by DBSF
   (the pipeline today embeds transcript + slide text as one text, which dilutes the slide's words).
 
 Visual channels are off: offline only random-weight ``*-test`` video encoders exist, and their scores
@@ -69,7 +69,7 @@ CHUNKERS = ("fixed", "semantic")
 RERANKER = "sentence"
 TEXT_ENCODER = "minilm"
 NOTES = (
-    "text channels only (MiniLM dense + BM25, fused by RRF); visual channels off: offline only "
+    "text channels only (MiniLM dense + BM25, fused by DBSF); visual channels off: offline only "
     "random-weight test video encoders exist",
     "transcript / ocr rows: the index's own segments re-indexed with one text source (same encoder, BM25, "
     "fusion)",
@@ -424,7 +424,7 @@ def _score_source(
     variant: str, location: Path, corpus: LectureCorpus, k: int, workdir: Path
 ) -> tuple[list[QueryOutcome], float]:
     """Re-index the index's segments in a scratch Edge store with a dense MiniLM channel per text source of
-    ``variant`` and BM25 over those sources, then search it the way ``VideoIndex.search`` does (RRF)."""
+    ``variant`` and BM25 over those sources, then search it the way ``VideoIndex.search`` does (DBSF)."""
     from vrag.store import SPARSE_CHANNEL
 
     keys = SOURCES[variant]
@@ -437,7 +437,7 @@ def _score_source(
             def search(text: str) -> list[Span]:
                 vector = encoder.encode_query([text])[0]
                 queries: dict[str, Any] = {f"text-{key}": vector for key in keys}
-                return _spans(store.search_fused({**queries, SPARSE_CHANNEL: text}, k=k))
+                return _spans(store.search_fused({**queries, SPARSE_CHANNEL: text}, k=k, fusion="dbsf"))
 
             return _timed(corpus.queries, search)
     finally:

@@ -27,10 +27,21 @@ def image_vectors(
     from vrag.media import read_image
 
     picture = read_image(image)
-    return {
-        ch: enc.encode_video(np.repeat(picture[None, None], enc.spec.frames, axis=1))[0]
-        for ch, enc in _visual(encoders, "an image query").items()
-    }
+    out = {}
+    for ch, enc in _visual(encoders, "an image query").items():
+        still = _resized(picture, enc.spec.decode_size(picture.shape[1], picture.shape[0]))
+        out[ch] = enc.encode_video(np.repeat(still[None, None], enc.spec.frames, axis=1))[0]
+    return out
+
+
+def _resized(picture: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """The picture at the size the encoder decodes video to (before repeating it into a clip)."""
+    if size is None or (picture.shape[1], picture.shape[0]) == tuple(size):
+        return picture
+    import av
+
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+    return np.ascontiguousarray(frame.reformat(width=size[0], height=size[1]).to_ndarray(format="rgb24"))
 
 
 def clip_vectors(encoders: Mapping[str, VideoEncoder], clip: ClipQuery) -> dict[str, np.ndarray]:
@@ -38,19 +49,18 @@ def clip_vectors(encoders: Mapping[str, VideoEncoder], clip: ClipQuery) -> dict[
     from vrag.media import open_video
 
     path, start, end = (clip, None, None) if isinstance(clip, str | os.PathLike) else clip
-    video = open_video(path)
-    start = 0.0 if start is None else float(start)
-    end = video.duration if end is None else min(float(end), video.duration)
-    if not 0.0 <= start < end:
-        raise ConfigError(f"{Path(path)}: clip range {start:g}–{end:g} s is empty or outside the video")
-    out = {}
-    for ch, enc in _visual(encoders, "a clip query").items():
-        spec = enc.spec
-        frames = video.frames_at(
-            spec.clip_times(start, end), size=spec.decode_size(video.width, video.height)
-        )
-        out[ch] = enc.encode_video(frames.data[None])[0]
-    return out
+    with open_video(path) as video:
+        start = 0.0 if start is None else float(start)
+        end = video.duration if end is None else min(float(end), video.duration)
+        if not 0.0 <= start < end:
+            raise ConfigError(f"{Path(path)}: clip range {start:g}–{end:g} s is empty or outside the video")
+        out = {}
+        for ch, enc in _visual(encoders, "a clip query").items():
+            size = enc.spec.decode_size(video.width, video.height)
+            out[ch] = enc.encode_video(
+                video.frames_at(enc.spec.clip_times(start, end), size=size).data[None]
+            )[0]
+        return out
 
 
 def _visual(encoders: Mapping[str, VideoEncoder], what: str) -> Mapping[str, VideoEncoder]:

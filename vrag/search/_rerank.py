@@ -200,7 +200,10 @@ class CrossEncoderReranker(Reranker):
         return out
 
 
-_RATING = re.compile(r"^\s*\[?(\d+)\]?\s*[:=)\-–.]\s*(\d+(?:\.\d+)?)", re.MULTILINE)
+_RATING = re.compile(
+    r"^[\s>*#\-•]*(?:passage\s*)?\**\[?(\d+)\]?\**\s*[:=)\-–.]\s*\**(\d+(?:\.\d+)?)",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 LLM_PROMPT = """Rate how well each passage from a video answers the query, from 0 (unrelated) to 10 \
 (answers it exactly).
@@ -238,7 +241,8 @@ class LLMReranker(Reranker):
         reply = str(self.llm(self.prompt.format(query=query, passages=passages)))
         ratings: dict[int, float] = {}
         for number, rating in _RATING.findall(reply):
-            ratings.setdefault(int(number), float(rating))
+            if 0.0 <= float(rating) <= 10.0:  # "2: 2019 was the year" is not a rating
+                ratings.setdefault(int(number), float(rating))
         if not ratings:
             log.warning("llm reranker: the reply rated no passage; retrieval order kept: %.200r", reply)
         return [ratings.get(i, NO_EVIDENCE) for i in range(1, len(hits) + 1)]
@@ -297,9 +301,9 @@ class CascadeReranker(Reranker):
         spec = self.encoder.spec
         edges = np.linspace(hit.start, hit.end, self.clips + 1)
         try:
-            video = open_video(hit.video)
-            times = np.concatenate([spec.clip_times(a, b) for a, b in itertools.pairwise(edges)])
-            frames = video.frames_at(times, size=spec.decode_size(video.width, video.height)).data
+            with open_video(hit.video) as video:
+                times = np.concatenate([spec.clip_times(a, b) for a, b in itertools.pairwise(edges)])
+                frames = video.frames_at(times, size=spec.decode_size(video.width, video.height)).data
         except MediaError as err:
             log.warning("cascade reranker: %s", err)
             return NO_EVIDENCE

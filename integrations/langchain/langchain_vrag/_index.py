@@ -1,7 +1,8 @@
 """The index behind a retriever or tool: an open ``VideoIndex``, or a folder opened on first use.
 
-A folder is opened once per process and shared (Qdrant Edge lets one process hold a folder open once), so a
-``VideoRetriever`` and a ``VideoSearchTool`` built from the same path use the same index.
+A folder is opened on first use and kept open until the process exits (pydantic fields cannot close it), so a
+``VideoRetriever`` and a ``VideoSearchTool`` built from the same path use the same handle. Pass an open
+``VideoIndex`` instead to decide when it closes (the folder stays locked against other processes while open).
 """
 
 from __future__ import annotations

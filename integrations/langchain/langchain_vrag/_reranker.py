@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -117,7 +118,8 @@ class VideoReranker(BaseDocumentCompressor):
         out = []
         for hit in ranked:  # equal spans keep their order (the rerank is stable)
             doc = waiting[_key(hit)].popleft()
-            out.append(doc.model_copy(update={"metadata": {**doc.metadata, "relevance_score": hit.score}}))
+            metadata = copy.deepcopy(doc.metadata) | {"relevance_score": hit.score}  # inputs stay untouched
+            out.append(doc.model_copy(update={"metadata": metadata}))
         return out
 
     def _reranker(self, callbacks: Callbacks | None) -> Reranker:

@@ -30,7 +30,8 @@ NODE_NAMESPACE = uuid.UUID("5b0f6c4e-0d7a-5c55-9a63-3f2f1d6a7e10")
 LLM_METADATA_KEYS = ("citation",)
 """The metadata an LLM sees with each passage (the ``[video mm:ss–mm:ss]`` marker to cite)."""
 
-_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - {"self", "query", "image"}
+_QUERIES = {"self", "query", "image", "clip"}  # what to search for is not an option
+_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - _QUERIES
 
 
 def node_id(video_id: str, start: float, end: float) -> str:
@@ -92,8 +93,7 @@ class VideoRetriever(BaseRetriever):
 
     Args:
         index: an open :class:`vrag.VideoIndex`, or its location (a folder or ``":memory:"``), opened here
-            with the configuration it was built with. One index folder can be open once per process: to
-            share it with a tool or a second retriever, pass the same ``VideoIndex`` (or ``retriever.index``).
+            with the configuration it was built with (a folder already open in this process is shared).
         k: how many hits per query.
         video: only these videos (paths or video ids).
         after: only moments starting at or after this time (s).

@@ -17,7 +17,8 @@ __all__ = ["NO_MATCH", "VideoToolSpec", "format_hits", "video_search_tool"]
 
 NO_MATCH = "No indexed video matches this query."
 
-_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - {"self", "query", "image"}
+_QUERIES = {"self", "query", "image", "clip"}  # what to search for is not an option
+_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - _QUERIES
 
 
 def format_hits(hits: list[Hit]) -> str:
