@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vrag.aggregate import (
     AGGREGATORS,
@@ -190,6 +191,30 @@ def test_resume_continues_and_refuses_another_config(tmp_path: Path) -> None:
     assert (first.start_step, first.steps, again.start_step, again.steps) == (0, 6, 6, 10)
     with pytest.raises(ConfigError, match="another configuration"):
         train_aggregator(data, out_dir=tmp_path, config=LVMAEConfig(k=2, hidden=32, heads=2), steps=12)
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
+    import json
+
+    from safetensors.torch import load_file
+
+    data = topic_videos(30, seed=4)
+    train_aggregator(data, out_dir=tmp_path / "whole", config=TINY, steps=10, save_every=3)
+
+    def die(step: int, total: int, loss: float) -> None:
+        if step == 7:
+            raise KeyboardInterrupt  # killed after the step-6 checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        train_aggregator(data, out_dir=tmp_path / "cut", config=TINY, steps=10, save_every=3, progress=die)
+    resumed = train_aggregator(data, out_dir=tmp_path / "cut", config=TINY, steps=10, save_every=3)
+    assert resumed.start_step == 6
+    whole, cut = (load_file(str(tmp_path / d / "model.safetensors")) for d in ("whole", "cut"))
+    assert all(torch.equal(whole[k], cut[k]) for k in whole)
+    meta = tmp_path / "cut" / "aggregator.json"  # a crash between the files: the step records disagree
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "step": 3}))
+    with pytest.raises(ConfigError, match="not written completely"):
+        train_aggregator(data, out_dir=tmp_path / "cut", config=TINY, steps=12)
 
 
 def test_checkpoint_records_the_index_schema(tmp_path: Path) -> None:

@@ -136,6 +136,25 @@ def test_resize_positions_is_linear_in_time() -> None:
     assert resize_positions(table, (4, 2, 2)) is table
 
 
+def test_resize_positions_keeps_frames_apart_when_the_image_size_changes() -> None:
+    t, side, c = 4, 16, 2  # the 1B's table at 224 px: 4 frames of 16 x 16
+    frame = torch.arange(t, dtype=torch.float32).view(t, 1, 1).expand(t, side * side, 1)
+    row = (
+        torch.arange(side, dtype=torch.float32)
+        .repeat_interleave(side)
+        .view(1, side * side, 1)
+        .expand(t, -1, 1)
+    )
+    table = torch.cat([torch.zeros(1, 1, c), torch.cat([frame, row], -1).reshape(1, -1, c)], dim=1)
+    for target in ((4, 8, 8), (4, 20, 20), (8, 32, 32)):
+        out = resize_positions(table, target, source=(side, side))[0, 1:].view(*target, c)
+        frames = out[..., 0].mean(dim=(1, 2))
+        assert torch.all(frames[1:] > frames[:-1]), target  # every frame keeps its own time
+        rows = out[0, :, 0, 1]
+        assert torch.all(rows[1:] > rows[:-1]), target  # and rows stay rows
+        assert rows[0] < 1.0 and rows[-1] > side - 2.0, target
+
+
 def test_text_needs_a_list() -> None:
     enc = create_encoder("internvideo2-test", device="cpu")
     with pytest.raises(ConfigError, match="list"):

@@ -11,7 +11,7 @@
     vrag eval retrieval [--workdir DIR] [--videos N] [--variant NAME]... [--chunker NAME]... [--json]
     vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
     vrag train qformer DATA_DIR --out DIR [--base NAME] [--steps N] [--amp] [--json]
-    vrag train aggregator [--index DIR] [--channel NAME] [--k K] [--steps N] [--json]
+    vrag train aggregator [--index DIR] [--channel NAME] [--k K] [--steps N] [--resume] [--json]
 
 Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
@@ -147,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     agg.add_argument("--k", type=int, default=8, help="video-level vectors per video (default 8)")
     agg.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     agg.add_argument("--out", help="checkpoint folder (default: inside the index folder, used from then on)")
+    agg.add_argument("--resume", action="store_true", help="continue the saved run up to --steps")
     agg.set_defaults(run=_train_aggregator)
     return parser
 
@@ -368,7 +369,7 @@ def _train_qformer(args: argparse.Namespace) -> int:
 def _train_aggregator(args: argparse.Namespace) -> int:
     with _open(args) as index:
         report = index.train_aggregator(
-            channel=args.channel, k=args.k, steps=args.steps, out_dir=args.out,
+            channel=args.channel, k=args.k, steps=args.steps, out_dir=args.out, resume=args.resume,
             progress=not args.json and sys.stderr.isatty(),
         )  # fmt: skip
     print(json.dumps(report.to_dict(), indent=1, default=str) if args.json else report.format_table())

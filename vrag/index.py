@@ -340,7 +340,7 @@ class VideoIndex:
 
     def train_aggregator(
         self, *, channel: str | None = None, k: int = 8, steps: int = 300, out_dir: str | Path | None = None,
-        progress: bool | None = None,
+        resume: bool = False, progress: bool | None = None,
     ) -> TrainReport:  # fmt: skip
         """Train the learned (LV-MAE-style) aggregator on this index's own segment vectors (no labels), save
         it with the index's schema record, and rebuild every video's vectors with it.
@@ -352,6 +352,8 @@ class VideoIndex:
             out_dir: checkpoint folder (default: ``aggregators/<channel>`` inside the index folder, where
                 ``add`` finds it and uses it from then on; a server index needs ``aggregator="lvmae"`` and
                 ``aggregator_options={"path": {channel: dir}}`` in its configuration).
+            resume: continue the checkpoint in ``out_dir`` up to ``steps`` (default: train afresh on the
+                index as it is now, e.g. after adding videos).
             progress: show a progress bar (default: on a terminal).
         """
         from vrag.aggregate import LVMAEConfig, build_video_vectors, create_aggregator, store_sequences
@@ -368,7 +370,7 @@ class VideoIndex:
         show = sys.stderr.isatty() if progress is None else progress
         report = train(
             sequences, out_dir=target, config=LVMAEConfig(k=k), steps=steps, schema=schema, channel=channel,
-            progress=None if not show else _train_progress(steps),
+            resume=resume, progress=None if not show else _train_progress(steps),
         )  # fmt: skip
         aggregator = create_aggregator("lvmae", path=target, expect_schema=schema)
         with self._writing:

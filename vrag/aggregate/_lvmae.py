@@ -154,17 +154,33 @@ def check_schema(path: Path, trained: Mapping[str, Any] | None, asked: Mapping[s
 def save_checkpoint(
     path: Path, model: LVMAE, meta: Mapping[str, Any], optimizer: torch.optim.Optimizer | None = None
 ) -> None:
-    """Write weights, metadata and (optionally) optimizer state; each file is replaced atomically."""
+    """Write weights, metadata and (optionally) optimizer state; each file is replaced atomically and carries
+    the step, so a crash between the files is detected on resume (:func:`saved_steps`)."""
     import torch
     from safetensors.torch import save_file
 
     path.mkdir(parents=True, exist_ok=True)
+    step = str(meta.get("step", 0))
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic(path / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp)))
+    _atomic(path / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata={"step": step}))
     if optimizer is not None:
-        _atomic(path / STATE_FILE, lambda tmp: torch.save({"optimizer": optimizer.state_dict()}, tmp))
+        state = {"optimizer": optimizer.state_dict(), "step": int(step)}
+        _atomic(path / STATE_FILE, lambda tmp: torch.save(state, tmp))
     record = {"format": CHECKPOINT_FORMAT, "kind": "lvmae", **meta, "config": model.cfg.to_dict()}
     _atomic(path / META_FILE, lambda tmp: tmp.write_text(json.dumps(record, indent=2), encoding="utf-8"))
+
+
+def saved_steps(path: Path) -> set[int]:
+    """The steps the checkpoint's files say they hold: one value when it was written completely."""
+    import torch
+    from safetensors import safe_open
+
+    steps = {int(read_meta(path).get("step", 0))}
+    with safe_open(str(path / WEIGHTS_FILE), framework="pt") as weights:
+        steps.add(int((weights.metadata() or {}).get("step", -1)))
+    if (path / STATE_FILE).is_file():
+        steps.add(int(torch.load(path / STATE_FILE, map_location="cpu", weights_only=True).get("step", -1)))
+    return steps
 
 
 def _atomic(target: Path, write: Any) -> None:

@@ -30,6 +30,7 @@ from vrag.aggregate._lvmae import (
     new_model,
     read_meta,
     save_checkpoint,
+    saved_steps,
     video_vectors,
 )
 from vrag.errors import ConfigError
@@ -180,6 +181,11 @@ def _start(
                 f"{path}: holds an aggregator trained with another configuration; pass resume=False "
                 "(or another out_dir) to start over, or the same options to continue"
             )
+        if len(saved_steps(path)) != 1:
+            raise ConfigError(
+                f"{path}: the checkpoint was not written completely (a crash while saving); pass "
+                "resume=False to start over"
+            )
         model, _ = load_checkpoint(path, device=device)
         step = int(saved.get("step", 0))
     else:
@@ -246,12 +252,12 @@ def train_aggregator(
     cfg = replace(config or _default_config(), dim=data[0].shape[1])
     model, opt, start = _start(path, cfg, seed, lr, resume, dev)
     before = _mean_coverage(model, data)
-    rng = np.random.default_rng([seed, start])
     meta = {"channel": channel, "schema": dict(schema) if schema is not None else None, "seed": seed}
     history: list[float] = []
     for step in range(start, steps):
         for group in opt.param_groups:
             group["lr"] = lr * _lr_factor(step, steps)
+        rng = np.random.default_rng([seed, step])  # per step: a resumed run draws what an unbroken one does
         loss = _losses(model, {k: v.to(dev) for k, v in _batch(data, cfg, batch, rng).items()})
         opt.zero_grad(set_to_none=True)
         loss["total"].backward()

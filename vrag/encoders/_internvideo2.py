@@ -351,9 +351,12 @@ def convert_checkpoint(state: Mapping[str, torch.Tensor], cfg: InternVideo2Confi
             name = key[len("text_encoder.bert.") :]
             if _text_layer(name) < cfg.text["num_hidden_layers"] and not name.endswith("position_ids"):
                 out["text." + name] = value
+    side = None  # the checkpoint's spatial grid, read from its image table (1 + side * side rows)
+    if "vision.img_pos_embed" in out:
+        side = math.isqrt(out["vision.img_pos_embed"].shape[1] - 1)
     for name, size in (("vision.pos_embed", cfg.grid), ("vision.img_pos_embed", (1, *cfg.grid[1:]))):
         if name in out:
-            out[name] = resize_positions(out[name], size)
+            out[name] = resize_positions(out[name], size, source=(side, side) if side else None)
     return out
 
 
@@ -370,16 +373,26 @@ def _text_layer(name: str) -> int:
     return int(parts[2]) if name.startswith("encoder.layer.") else -1
 
 
-def resize_positions(pos: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+def resize_positions(
+    pos: torch.Tensor, grid: tuple[int, int, int], *, source: tuple[int, int] | None = None
+) -> torch.Tensor:
     """Resize a ``[1, 1 + t*h*w, C]`` table (CLS first) to ``grid``: linear in time, bicubic in space.
 
-    The source grid is read from the table's length: the target's spatial size when it divides, otherwise a
-    square grid.
+    Args:
+        pos: the table.
+        grid: ``(t, h, w)`` wanted.
+        source: the table's spatial ``(h, w)`` (a checkpoint's image table tells it); without it, the target's
+            spatial size when it divides the length, else a square grid.
     """
     t_new, h_new, w_new = grid
     cls, rest = pos[:, :1], pos[:, 1:].float()
     n, c = rest.shape[1:]
-    h_old, w_old = (h_new, w_new) if n % (h_new * w_new) == 0 else (_square_side(n),) * 2
+    if source is not None:
+        h_old, w_old = source
+        if n % (h_old * w_old):
+            raise ModelUnavailableError(f"position table of {n} tokens is not t x {h_old} x {w_old}")
+    else:
+        h_old, w_old = (h_new, w_new) if n % (h_new * w_new) == 0 else (_square_side(n),) * 2
     t_old = n // (h_old * w_old)
     if (t_old, h_old, w_old) == grid:
         return pos

@@ -9,7 +9,9 @@ plus one pooled vector (their normalised mean). Text reaches the same space thro
 
 Sources: ``qformer-test`` (random, tests only), a directory written by :meth:`QFormerEncoder.save` /
 ``vrag train qformer``, or an InternVideo2-Chat checkpoint (its 32 + 64 query Q-Former, see
-:func:`convert_internvideo2_chat`; no text projection until trained).
+:func:`convert_internvideo2_chat`; no text projection until trained). The chat model's Q-Former read its own
+ViT's second-to-last layer; here it reads the last-layer tokens of the ``base`` encoder you name, so treat the
+converted weights as a starting point to fine-tune with ``vrag train qformer``, not as the chat pooler.
 """
 
 from __future__ import annotations
@@ -511,12 +513,15 @@ def load_any(source: str | None, runtime: Runtime, *, base: str | None = None) -
     if base is None:
         raise ConfigError(
             f"{source}: not a trained pooler directory; for an InternVideo2-Chat checkpoint pass the video "
-            "encoder whose tokens it reads as base=NAME (InternVideo2-1B, second-to-last layer)"
+            "encoder whose tokens it reads as base=NAME (e.g. internvideo2-1b; its last-layer tokens)"
         )
     encoder = _base_encoder(base, runtime)
     config, state = convert_internvideo2_chat(read_internvideo2_chat(path))
     pooler = QFormerPooler(config)
-    pooler.load_state_dict(state, strict=True)
+    try:
+        pooler.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ModelUnavailableError(f"{path}: not a loadable InternVideo2-Chat Q-Former ({err})") from err
     return wrap(encoder, pooler, name="qformer", source=str(path), text_encoder=None, base_name=base)
 
 

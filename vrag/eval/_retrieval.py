@@ -462,14 +462,18 @@ def _source_store(location: Path, scratch: Path, keys: Sequence[str], encoder: T
     dense = {f"text-{key}": DenseChannel(encoder.spec.dim) for key in keys}
     schema = StoreSchema(dense=dense, sparse_text=True, fingerprint="+".join(keys))
     store = open_store(scratch, schema=schema)
-    for video in videos:
-        store.begin_video(video.video_id)
-        store.add_segments(
-            SegmentRecord(s.video_id, s.video, s.start, s.end, text=texts[i],
-                          vectors={f"text-{key}": vectors[key][i] for key in keys if i in vectors[key]})
-            for i, s in enumerate(segments) if s.video_id == video.video_id
-        )  # fmt: skip
-        store.commit_video(VideoRecord(video.video_id, video.path, video.duration))
+    try:
+        for video in videos:
+            store.begin_video(video.video_id)
+            store.add_segments(
+                SegmentRecord(s.video_id, s.video, s.start, s.end, text=texts[i],
+                              vectors={f"text-{key}": vectors[key][i] for key in keys if i in vectors[key]})
+                for i, s in enumerate(segments) if s.video_id == video.video_id
+            )  # fmt: skip
+            store.commit_video(VideoRecord(video.video_id, video.path, video.duration))
+    except BaseException:
+        store.close()  # never leave a scratch store open while its folder is removed
+        raise
     return store
 
 

@@ -357,7 +357,7 @@ class _Trainer:
         from tqdm.auto import tqdm
 
         device = self.accelerator.device
-        tokens, text = data.tokens.to(device), data.text.to(device)
+        tokens, text = data.tokens, data.text  # stay on the CPU: only each step's batch moves to the device
         groups = _caption_groups(data.captions)
         batch = min(int(self.run["batch"]), len(data.captions))
         loss_value = math.nan
@@ -365,7 +365,9 @@ class _Trainer:
         self.pooler.train()
         while self.step < self.steps:
             index = _batch_index(len(data.captions), batch, int(self.run["seed"]), self.step)
-            loss_value = self._update(tokens[index], text[index], groups[index][:, index].to(device))
+            loss_value = self._update(
+                tokens[index].to(device), text[index].to(device), groups[index][:, index].to(device)
+            )
             self.step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.3f}")
@@ -474,11 +476,12 @@ def retrieval_metrics(scores: np.ndarray, relevant: np.ndarray) -> RetrievalMetr
     """R@1, R@5 and MRR from ``[Q, N]`` scores and a ``[Q, N]`` bool relevance matrix (ties: index order)."""
     order = np.argsort(-scores, axis=1, kind="stable")
     hits = np.take_along_axis(relevant, order, axis=1)
-    first = hits.argmax(axis=1)  # rank (0-based) of the first relevant clip; every query has one
+    found = hits.any(axis=1)  # a query with no relevant clip is a miss, not rank 0
+    first = np.where(found, hits.argmax(axis=1), np.iinfo(np.int64).max // 2)
     return RetrievalMetrics(
         recall_at_1=float(np.mean(first < 1)),
         recall_at_5=float(np.mean(first < 5)),
-        mrr=float(np.mean(1.0 / (first + 1))),
+        mrr=float(np.mean(np.where(found, 1.0 / (first + 1), 0.0))),
         queries=int(scores.shape[0]),
         clips=int(scores.shape[1]),
     )
