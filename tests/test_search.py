@@ -377,3 +377,23 @@ def test_an_aggregator_failure_is_a_note_and_the_segments_stay(tmp_path: Path) -
         report = idx.add(videos, progress=False)
         assert len(report.indexed) == 1 and any("vrag train aggregator" in n for n in report.notes)
         assert idx.search("onions", k=1)[0].video == str(videos[0])
+
+
+def test_the_video_stage_waits_until_every_video_has_vectors(tmp_path: Path) -> None:
+    from vrag.store._query import Filter, Match
+
+    videos = _corpus(tmp_path / "corpus")
+    config = IndexConfig(**{**CONFIG, "visual_encoders": ()})
+    with VideoIndex.open(tmp_path / "idx", config) as idx:
+        idx.add(videos, progress=False)
+        space = next(h for h in idx.search("rocket", k=1))
+        # a video committed but not yet aggregated (the state a crash before build_video_vectors leaves)
+        idx._store._b.set_payload(
+            "videos", {"channels": []}, Filter(must=(Match("video_id", space.video_id),))
+        )
+        assert "minilm" not in idx._store.get_video(space.video_id).channels
+        assert _name(idx.search("the rocket reaches orbit", k=1, top_videos=1)[0]) == "space.mkv"  # flat
+        with pytest.raises(ConfigError, match="for every video"):
+            idx.search("the rocket reaches orbit", hierarchical=True, top_videos=1)
+        idx.build_video_vectors()
+        assert idx._store.count_videos("minilm") == 3

@@ -569,15 +569,19 @@ class VideoIndex:
         """Hierarchical search's first stage: each video channel of the query nominates its ``top_videos``
         videos by video-level MaxSim; segments are then searched inside the union (no channel's best video
         is lost to another channel's ranking)."""
-        channels = [c for c in self._store.schema.video_channels if c in queries]
+        total = self._store.count_videos()
+        # only channels every video has vectors in: a video left out of the first stage would be unfindable
+        video_channels = [c for c in self._store.schema.video_channels if c in queries]
+        channels = [c for c in video_channels if self._store.count_videos(c) == total]
         if hierarchical is None:
-            hierarchical = bool(channels) and self._store.count_videos() > top_videos
+            hierarchical = bool(channels) and total > top_videos
         if not hierarchical:
             return ids
         if not channels:
             raise ConfigError(
-                "hierarchical search needs video-level vectors for a channel of this query; this index has "
-                f"{sorted(self._store.schema.video_channels) or 'none'} (build them with an aggregator)"
+                "hierarchical search needs video-level vectors, for every video, in a channel of this query; "
+                f"this index has {sorted(self._store.schema.video_channels) or 'none'} (build them with "
+                "VideoIndex.build_video_vectors() or an add())"
             )
         nominated = {
             v.video_id: None

@@ -294,8 +294,10 @@ class Store:
         for row in self._scroll("videos", Filter(must=(Match("status", COMMITTED),)), with_vectors=False):
             yield to_video(row.payload)
 
-    def count_videos(self) -> int:
-        return self._b.count("videos", Filter(must=(Match("status", COMMITTED),)))
+    def count_videos(self, channel: str | None = None) -> int:
+        """Committed videos; with ``channel``, those that have video-level vectors in it."""
+        must: tuple[Condition, ...] = (Match("status", COMMITTED),)
+        return self._b.count("videos", Filter(must=must + ((Match("channels", channel),) if channel else ())))
 
     def count_segments(self, video_id: str | None = None) -> int:
         """Committed segments, of one video or all."""
