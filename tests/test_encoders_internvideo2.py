@@ -95,6 +95,8 @@ def test_encoder_from_directory_matches_reference_end_to_end(
     np.testing.assert_allclose(video, golden["clip_video"].numpy(), atol=ATOL)
     text = enc.encode_text(GOLDEN_TEXTS)
     np.testing.assert_allclose(text, golden["text"].numpy(), atol=ATOL)
+    by_folder = create_encoder(str(model_dir), device="cpu", dtype="float32")  # config.json names the family
+    np.testing.assert_allclose(by_folder.encode_video(golden["clip_uint8"].numpy()), video, atol=1e-6)
 
 
 def test_conversion_drops_training_heads_and_fusion_layers(official_state: dict[str, torch.Tensor]) -> None:

@@ -39,6 +39,7 @@ FAMILIES = {
     "clip": "frames",
     "siglip": "frames",
     "vrag-qformer": "qformer",
+    "internvideo2": "internvideo2",
 }
 _BENIGN_MISSING = ("position_ids", "num_batches_tracked")
 
