@@ -131,16 +131,17 @@ def test_sentence_reranker_finds_the_answering_sentence_in_a_long_passage() -> N
     q = minilm.encode_query([query])[0]
     whole = minilm.encode_document([about, chatter]) @ q
     assert whole[0] > whole[1]  # as a whole, the answer is diluted by the chatter around it
-    out = create_reranker("sentence", encoder=minilm).rerank(query, hits)
+    out = create_reranker("sentence", encoder=minilm, blend=0.0).rerank(query, hits)
     assert out[0].text == chatter
     sentence = float(minilm.encode_document(["The rocket lifts off at noon."])[0] @ q)
-    assert out[0].score == pytest.approx(sentence, abs=1e-5)
-    assert out[0].channel_scores == {"retrieval": 0.8, "rerank": out[0].score}
+    assert out[0].channel_scores["rerank"] == pytest.approx(sentence, abs=1e-5)
+    assert out[0].channel_scores["retrieval"] == 0.8 and out[0].score == out[0].channel_scores["rerank"]
 
 
 def test_rerank_through_the_index_keeps_scores_ordered(index: VideoIndex) -> None:
     hits = index.search("what do they fry the onions in", k=4, rerank="sentence")
-    assert hits[0].channel_scores["rerank"] == hits[0].score and "retrieval" in hits[0].channel_scores
+    assert {"rerank", "retrieval"} <= set(hits[0].channel_scores)
+    assert 0.0 <= hits[-1].score <= hits[0].score <= 1.0
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -152,11 +153,22 @@ def test_llm_reranker_orders_by_the_models_ratings_and_tolerates_junk() -> None:
         prompts.append(prompt)
         return "Sure!\n3: 9\n1: 4\n2: 7.5"
 
-    out = create_reranker("llm", llm=llm).rerank("query", hits, k=3)
+    out = create_reranker("llm", llm=llm, blend=0.0).rerank("query", hits, k=3)
     assert [h.start for h in out] == [2.0, 1.0, 0.0]  # passage 4 unrated: last, cut by k
     assert "[a.mp4 00:02.0–00:03.0] passage 2" in prompts[0] and "Query: query" in prompts[0]
     unrated = create_reranker("llm", llm=lambda p: "I cannot help").rerank("q", hits)
-    assert [h.start for h in unrated] == [0.0, 1.0, 2.0, 3.0] and unrated[0].score == NO_EVIDENCE
+    assert [h.start for h in unrated] == [0.0, 1.0, 2.0, 3.0]
+    assert unrated[0].channel_scores["rerank"] == NO_EVIDENCE
+    # blended (the default): normalised rating and retrieval score weigh equally
+    blended = create_reranker("llm", llm=llm).rerank("query", hits)
+    rating = np.array([4, 7.5, 9, NO_EVIDENCE])
+    retrieval = np.array([h.score for h in hits])
+    expected = 0.5 * (rating - rating.min()) / np.ptp(rating)
+    expected += 0.5 * (retrieval - retrieval.min()) / np.ptp(retrieval)
+    assert [h.start for h in blended] == [hits[i].start for i in np.argsort(-expected, kind="stable")]
+    assert [h.score for h in blended] == pytest.approx(sorted(expected, reverse=True))
+    with pytest.raises(ConfigError, match="blend"):
+        create_reranker("llm", llm=llm, blend=2.0)
 
 
 def test_cross_encoder_reranker_scores_pairs_with_the_model(tmp_path: Path) -> None:
@@ -180,10 +192,10 @@ def test_cross_encoder_reranker_scores_pairs_with_the_model(tmp_path: Path) -> N
     with torch.no_grad():
         batch = tokenizer(["fruit", "fruit"], ["red apples", "blue sky"], return_tensors="pt", padding=True)
         expected = torch.sigmoid(model(**batch).logits[:, 0]).tolist()
-    got = {h.text: h.score for h in out}
+    got = {h.text: h.channel_scores["rerank"] for h in out}
     assert got["red apples"] == pytest.approx(expected[0], abs=1e-5)
     assert got["blue sky"] == pytest.approx(expected[1], abs=1e-5)
-    assert out[-1].text == "" and out[-1].score == NO_EVIDENCE
+    assert out[-1].text == "" and out[-1].channel_scores["rerank"] == NO_EVIDENCE
 
 
 def test_cross_encoder_hub_id_offline_fails_fast_with_the_fix() -> None:
@@ -204,7 +216,8 @@ def test_cascade_reranker_rescores_spans_from_their_frames(index: VideoIndex) ->
         clips = np.stack(
             [video.frames_at(enc.spec.clip_times(a, b), size=size).data for a, b in pairwise(halves)]
         )
-        assert hit.score == pytest.approx(float((enc.encode_video(clips) @ q).max()), abs=1e-5)
+        best = float((enc.encode_video(clips) @ q).max())
+        assert hit.channel_scores["rerank"] == pytest.approx(best, abs=1e-5)
     with pytest.raises(ConfigError, match="random test weights"):
         create_reranker("cascade", encoder="xclip-test")
     with pytest.raises(ConfigError, match="no text tower"):
@@ -345,7 +358,7 @@ def test_llm_reranker_by_name_says_it_needs_a_model(index: VideoIndex) -> None:
     hits = [Hit("a.mp4", "a", t, t + 1.0, 1.0, f"p{t:g}") for t in range(3)]
     reply = "**1**: 2\n- Passage 2: 8\n3: 2019 was a good year"
     out = create_reranker("llm", llm=lambda p: reply).rerank("q", hits)
-    assert [h.start for h in out] == [1.0, 0.0, 2.0] and out[-1].score == NO_EVIDENCE  # 2019 is no rating
+    assert [h.start for h in out] == [1.0, 0.0, 2.0] and out[-1].channel_scores["rerank"] == NO_EVIDENCE
 
 
 def test_shared_handles_serialise_writes(tmp_path: Path) -> None:

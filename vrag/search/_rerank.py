@@ -18,7 +18,7 @@ Example:
     >>> from vrag.types import Hit
     >>> rate = lambda prompt: "1: 2\\n2: 9"
     >>> hits = [Hit("a.mp4", "a", 0.0, 4.0, 0.9, "the sky"), Hit("a.mp4", "a", 4.0, 8.0, 0.5, "an apple")]
-    >>> [h.text for h in create_reranker("llm", llm=rate).rerank("fruit", hits)]
+    >>> [h.text for h in create_reranker("llm", llm=rate, blend=0.0).rerank("fruit", hits)]
     ['an apple', 'the sky']
 """
 
@@ -62,12 +62,25 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class Reranker(ABC):
-    """Rescores hits for a query. Subclasses implement :meth:`score`."""
+    """Rescores hits for a query. Subclasses implement :meth:`score`.
+
+    Args:
+        blend: weight of the retrieval score in the final one: both scores are min-max normalised over the
+            candidates, then ``(1 - blend) * rerank + blend * retrieval``. 0: the reranker's own scores. The
+            default 0.5 (equal weights) beat either score alone on our retrieval eval (BENCHMARKS.md): the
+            reranker sees one passage at a time, retrieval saw every channel.
+    """
 
     name: str = "reranker"
 
+    def __init__(self, *, blend: float = 0.5) -> None:
+        if not 0.0 <= blend <= 1.0:
+            raise ConfigError(f"reranker blend must be within [0, 1], got {blend}")
+        self.blend = blend
+
     def rerank(self, query: str, hits: Sequence[Hit], *, k: int | None = None) -> list[Hit]:
-        """Copies of ``hits`` ordered by this reranker's score, best first (ties keep retrieval order).
+        """Copies of ``hits`` ordered by their blended score, best first (ties keep retrieval order); the raw
+        scores stay in ``channel_scores["rerank"]`` and ``channel_scores["retrieval"]``.
 
         Args:
             query: the user's query text.
@@ -81,9 +94,14 @@ class Reranker(ABC):
         scores = self.score(query, hits)
         if len(scores) != len(hits):
             raise ConfigError(f"reranker {self.name!r} returned {len(scores)} scores for {len(hits)} hits")
+        final = (
+            (1.0 - self.blend) * _unit_range(scores) + self.blend * _unit_range([h.score for h in hits])
+            if self.blend
+            else np.asarray(scores, dtype=np.float64)  # the reranker alone: its own scores
+        )
         rescored = [
-            replace(h, score=float(s), channel_scores={**h.channel_scores, "retrieval": h.score, "rerank": s})
-            for h, s in zip(hits, scores, strict=True)
+            replace(h, score=float(f), channel_scores={**h.channel_scores, "retrieval": h.score, "rerank": s})
+            for h, s, f in zip(hits, scores, final, strict=True)
         ]
         order = sorted(range(len(rescored)), key=lambda i: -rescored[i].score)  # stable: ties keep order
         return [rescored[i] for i in order][: k if k is not None else None]
@@ -94,6 +112,13 @@ class Reranker(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+def _unit_range(values: Sequence[float]) -> np.ndarray:
+    """Min-max normalised to [0, 1] (all equal: all 1)."""
+    arr = np.asarray(values, dtype=np.float64)
+    span = float(arr.max() - arr.min())
+    return (arr - arr.min()) / span if span > 0 else np.ones_like(arr)
 
 
 def sentences(text: str) -> list[str]:
@@ -115,7 +140,10 @@ class SentenceReranker(Reranker):
 
     name = "sentence"
 
-    def __init__(self, encoder: str | TextEncoder = "minilm", *, device: str | None = None) -> None:
+    def __init__(
+        self, encoder: str | TextEncoder = "minilm", *, device: str | None = None, blend: float = 0.5
+    ) -> None:
+        super().__init__(blend=blend)
         if isinstance(encoder, str):
             from vrag.encoders import create_encoder
 
@@ -159,7 +187,9 @@ class CrossEncoderReranker(Reranker):
         device: str | None = None,
         batch_size: int = 32,
         max_chars: int = 2000,
+        blend: float = 0.5,
     ) -> None:
+        super().__init__(blend=blend)
         try:
             from sentence_transformers import CrossEncoder
         except ImportError as err:
@@ -228,7 +258,10 @@ class LLMReranker(Reranker):
 
     name = "llm"
 
-    def __init__(self, llm: Callable[[str], str], *, max_chars: int = 500, prompt: str = LLM_PROMPT) -> None:
+    def __init__(
+        self, llm: Callable[[str], str], *, max_chars: int = 500, prompt: str = LLM_PROMPT, blend: float = 0.5
+    ) -> None:
+        super().__init__(blend=blend)
         if not callable(llm):
             raise ConfigError("the llm reranker needs llm=<a prompt -> text callable>")
         self.llm, self.max_chars, self.prompt = llm, max_chars, prompt
@@ -273,7 +306,9 @@ class CascadeReranker(Reranker):
         device: str | None = None,
         dtype: str | None = None,
         allow_test_encoders: bool = False,
+        blend: float = 0.5,
     ) -> None:
+        super().__init__(blend=blend)
         if isinstance(encoder, str):
             from vrag.encoders import create_encoder
 

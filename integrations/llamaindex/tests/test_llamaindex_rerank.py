@@ -24,7 +24,7 @@ OVERFITTING = "what should I hold out to detect overfitting early"
 @pytest.fixture(scope="module")
 def sentence() -> Reranker:
     """The offline sentence reranker (bundled MiniLM), loaded once; VideoReranker also takes instances."""
-    return create_reranker("sentence")
+    return create_reranker("sentence", blend=0.0)  # the reranker alone (the default blends in retrieval)
 
 
 class KeywordJudge(CustomLLM):
@@ -60,7 +60,8 @@ def _spans(results: list[NodeWithScore]) -> list[tuple[str, float, float]]:
 def test_llm_reranker_follows_the_llms_ratings(index: VideoIndex) -> None:
     nodes = VideoRetriever(index, k=5).retrieve("gradient descent")
     judge = KeywordJudge(keyword="validation set")
-    reranked = VideoReranker(llm=judge, top_n=2).postprocess_nodes(nodes, query_str="gradient descent")
+    reranker = VideoReranker(llm=judge, top_n=2, blend=0.0)
+    reranked = reranker.postprocess_nodes(nodes, query_str="gradient descent")
     assert _spans(nodes)[0] != ("intro_to_ml.mp4", 32.0, 44.0)  # not first before reranking
     assert len(reranked) == 2 and _spans(reranked)[0] == ("intro_to_ml.mp4", 32.0, 44.0)
     assert "validation set" in reranked[0].node.text and reranked[0].score == 9.0
@@ -69,7 +70,7 @@ def test_llm_reranker_follows_the_llms_ratings(index: VideoIndex) -> None:
 
 def test_sentence_reranker_brings_the_answering_span_first(index: VideoIndex) -> None:
     nodes = VideoRetriever(index, k=6).retrieve("training")
-    reranked = VideoReranker("sentence", top_n=3).postprocess_nodes(nodes, query_str=OVERFITTING)
+    reranked = VideoReranker("sentence", top_n=3, blend=0.0).postprocess_nodes(nodes, query_str=OVERFITTING)
     assert len(reranked) == 3 and _spans(reranked)[0] == ("intro_to_ml.mp4", 32.0, 44.0)
     scores = [r.score for r in reranked]
     assert scores == sorted(scores, reverse=True)

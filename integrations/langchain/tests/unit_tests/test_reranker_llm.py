@@ -36,6 +36,9 @@ class Prompts(BaseCallbackHandler):
         self.seen.extend(str(m.content) for batch in messages for m in batch)
 
 
+ALONE = {"blend": 0.0}  # the LLM's ratings alone (the default blends in the retrieval score)
+
+
 def rater(reply: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(reply)]))
 
@@ -43,7 +46,7 @@ def rater(reply: str) -> GenericFakeChatModel:
 def test_documents_come_back_ordered_by_the_models_ratings_as_copies() -> None:
     before = [d.model_copy(deep=True) for d in DOCS]
     prompts = Prompts()
-    ranked = VideoReranker(llm=rater("1: 2\n2: 9\n3: 5")).compress_documents(
+    ranked = VideoReranker(llm=rater("1: 2\n2: 9\n3: 5"), options=ALONE).compress_documents(
         DOCS, "why does training blow up", callbacks=[prompts]
     )
     assert [d.page_content for d in ranked] == [
@@ -60,7 +63,9 @@ def test_documents_come_back_ordered_by_the_models_ratings_as_copies() -> None:
 
 
 def test_top_n_keeps_the_best() -> None:
-    ranked = VideoReranker(llm=rater("1: 2\n2: 9\n3: 5"), top_n=1).compress_documents(DOCS, "loss diverges")
+    ranked = VideoReranker(llm=rater("1: 2\n2: 9\n3: 5"), top_n=1, options=ALONE).compress_documents(
+        DOCS, "loss diverges"
+    )
     assert [d.metadata["start"] for d in ranked] == [12.0]
 
 
@@ -68,13 +73,17 @@ def test_documents_that_are_not_video_spans_are_judged_by_their_text() -> None:
     note = Document(
         page_content="Lecture notes: a too large step makes the loss explode.", metadata={"page": 3}
     )
-    ranked = VideoReranker(llm=rater("1: 1\n2: 8")).compress_documents([DOCS[0], note], "loss explodes")
+    ranked = VideoReranker(llm=rater("1: 1\n2: 8"), options=ALONE).compress_documents(
+        [DOCS[0], note], "loss explodes"
+    )
     assert ranked[0].page_content == note.page_content
     assert ranked[0].metadata == {"page": 3, "relevance_score": 8.0}
 
 
 async def test_async_compression_gives_the_same_order() -> None:
-    ranked = await VideoReranker(llm=rater("1: 2\n2: 9\n3: 5")).acompress_documents(DOCS, "loss diverges")
+    ranked = await VideoReranker(llm=rater("1: 2\n2: 9\n3: 5"), options=ALONE).acompress_documents(
+        DOCS, "loss diverges"
+    )
     assert [d.metadata["relevance_score"] for d in ranked] == [9.0, 5.0, 2.0]
 
 
