@@ -484,10 +484,10 @@ class VideoIndex:
         pool = candidates or (max(3 * k, 30) if extra else k)
         found = self._store.search_fused(
             queries, k=max(pool, k), fusion=fusion or ("rrf" if weights else "dbsf"), weights=weights,
-            video_ids=ids, after=after,
-            before=before, payload_filter=where, with_vectors=bool(mmr), channel_scores=True,
+            video_ids=ids, after=after, before=before, payload_filter=where, with_vectors=bool(mmr),
+            channel_scores=True,
         )  # fmt: skip
-        hits = sorted((_to_hit(h) for h in found), key=lambda h: (-h.score, h.video, h.start))  # ties: stable
+        hits = sorted((_to_hit(h) for h in found), key=lambda h: (-h.score, h.video, h.start))  # ties: fixed
         dims = {ch: c.dim for ch, c in self._store.schema.dense.items() if not c.multivector}
         vectors = {(h.video_id, h.start): _joined(h.vectors, dims) for h in found}
         if rerank is not None:
