@@ -81,11 +81,7 @@ def stored_schema(location: Path) -> Any:
 
     rec = read_schema_record(location)
     assert rec is not None, location
-    return StoreSchema(
-        dense={k: (c["dim"], c["distance"]) for k, c in rec["dense"].items()},
-        sparse_text=bool(rec["sparse"]), video_channels=rec.get("video_channels") or {},
-        fingerprint=rec["fingerprint"], build_info=rec.get("build_info") or {}, version=rec["version"],
-    )  # fmt: skip
+    return StoreSchema.from_record(rec)
 
 
 def build(location: Path, n: int, n_base: int, seed: int) -> dict[str, float]:

@@ -410,3 +410,16 @@ def test_the_video_stage_waits_until_every_video_has_vectors(tmp_path: Path) -> 
             idx.search("the rocket reaches orbit", hierarchical=True, top_videos=1)
         idx.build_video_vectors()
         assert idx._store.count_videos("minilm") == 3
+
+
+def test_a_missing_or_unreadable_image_is_a_typed_error_naming_the_file(
+    index: VideoIndex, tmp_path: Path
+) -> None:
+    from vrag.errors import MediaError, VideoNotFoundError
+
+    with pytest.raises(VideoNotFoundError, match="no such image file"):
+        index.search(image=tmp_path / "nothere.png")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+    with pytest.raises(MediaError, match=r"notes\.png"):
+        index.search(image=notes)

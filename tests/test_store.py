@@ -399,3 +399,13 @@ def test_import_does_not_load_qdrant() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_schema_record_round_trips_with_its_multivector_channels() -> None:
+    schema = StoreSchema(
+        dense={"clip": (8, "cosine"), "clip.multi": (8, "cosine", True), "minilm": (4, "dot")},
+        sparse_text=True, video_channels={"minilm": 4}, fingerprint="fp", build_info={"note": 1},
+    )  # fmt: skip
+    again = StoreSchema.from_record(schema.to_record())
+    assert again.to_record() == schema.to_record() and again.differences(schema.to_record()) == []
+    assert again.dense["clip.multi"].multivector and not again.dense["clip"].multivector

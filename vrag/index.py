@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from vrag.config import IndexConfig, load_config
 from vrag.errors import ConfigError, ModelUnavailableError, VragError
+from vrag.store._schema import multi_channel
 from vrag.types import Hit
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexInfo", "VideoIndex", "channel_name", "multi_channel", "resolve_ocr"]
+__all__ = ["SEARCH_OPTIONS", "IndexInfo", "VideoIndex", "channel_name", "multi_channel", "resolve_ocr"]
 
 PIPELINE_VERSION = 1
 """Bump when segment contents change for the same configuration (it is part of the fingerprint)."""
@@ -199,11 +201,6 @@ def _refuse_test_weights(spec: Any, config: IndexConfig) -> None:
             f"encoder {spec.name!r} has random test weights; indexing with it would store meaningless "
             "vectors. Pick a real encoder (vrag.encoders.list_encoders()) or set allow_test_encoders in tests"
         )
-
-
-def multi_channel(channel: str) -> str:
-    """The multivector (MaxSim) channel stored beside ``channel`` for encoders with K vectors per clip."""
-    return f"{channel}.multi"
 
 
 def channel_name(encoder: str) -> str:
@@ -683,6 +680,13 @@ class VideoIndex:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+SEARCH_OPTIONS: frozenset[str] = frozenset(inspect.signature(VideoIndex.search).parameters) - {
+    "self", "query", "image", "clip",
+}  # fmt: skip
+"""``VideoIndex.search`` keywords besides what to search for (``k``, ``video``, ``where``, ``rerank``, ...):
+the options the framework adapters accept and check names against."""
 
 
 def _to_hit(hit: StoredHit) -> Hit:

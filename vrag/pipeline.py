@@ -193,7 +193,7 @@ def encode_clips(channel: str, encoder: VideoEncoder, clips: np.ndarray) -> dict
     channel, and its single vector is the normalised mean of the K (what ``encode_video`` returns)."""
     if encoder.spec.vectors <= 1:
         return {channel: encoder.encode_video(clips)}
-    from vrag.index import multi_channel
+    from vrag.store import multi_channel
 
     multi = encoder.encode_video_multi(clips)  # type: ignore[attr-defined]
     pooled = multi.mean(axis=1)

@@ -487,16 +487,9 @@ def _encode(texts: Sequence[str], encoder: TextEncoder) -> dict[int, Any]:
 
 def _stored_schema(location: Path) -> Any:
     """The schema an index folder was built with, read from its record (to open it with ``open_store``)."""
-    from vrag.store import DenseChannel, StoreSchema, read_schema_record
+    from vrag.store import StoreSchema, read_schema_record
 
     record = read_schema_record(location)
     if record is None:
         raise ConfigError(f"{location}: no index here; run the evaluation again to build it")
-    return StoreSchema(
-        dense={name: DenseChannel(c["dim"], c["distance"]) for name, c in record["dense"].items()},
-        sparse_text=record.get("sparse") is not None,
-        video_channels=record.get("video_channels") or {},
-        fingerprint=record.get("fingerprint", ""),
-        build_info=record.get("build_info") or {},
-        version=record.get("version", 0),
-    )
+    return StoreSchema.from_record(record)

@@ -21,7 +21,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     file = Path(path)
     if not file.is_file():
-        raise VideoNotFoundError(file, "no such file")
+        raise VideoNotFoundError(file, "no such image file", "check the path (quote it if it has spaces)")
     try:
         with av.open(str(file)) as container:
             if not container.streams.video:

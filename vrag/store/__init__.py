@@ -45,7 +45,14 @@ from vrag.store._records import (
     segment_point_id,
     video_point_id,
 )
-from vrag.store._schema import SCHEMA_VERSION, SPARSE_CHANNEL, DenseChannel, Distance, StoreSchema
+from vrag.store._schema import (
+    SCHEMA_VERSION,
+    SPARSE_CHANNEL,
+    DenseChannel,
+    Distance,
+    StoreSchema,
+    multi_channel,
+)
 from vrag.store._store import Store
 
 if TYPE_CHECKING:
@@ -70,6 +77,7 @@ __all__ = [
     "VideoGroup",
     "VideoHit",
     "VideoRecord",
+    "multi_channel",
     "open_store",
     "read_schema_record",
     "segment_point_id",

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from vrag.errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "SPARSE_CHANNEL", "DenseChannel", "Distance", "StoreSchema"]
+__all__ = ["SCHEMA_VERSION", "SPARSE_CHANNEL", "DenseChannel", "Distance", "StoreSchema", "multi_channel"]
 
 SCHEMA_VERSION = 1
 """Layout version of the stored points; bump it when the payload or collection layout changes."""
@@ -103,6 +103,22 @@ class StoreSchema:
             "build_info": dict(self.build_info),
         }
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> StoreSchema:
+        """The schema a stored record describes (the inverse of :meth:`to_record`), e.g. to open an index
+        folder with ``open_store`` exactly as it was built."""
+        return cls(
+            dense={
+                name: DenseChannel(int(c["dim"]), Distance(c["distance"]), bool(c.get("multivector")))
+                for name, c in (record.get("dense") or {}).items()
+            },
+            sparse_text=record.get("sparse") is not None,
+            video_channels=record.get("video_channels") or {},
+            fingerprint=record.get("fingerprint", ""),
+            build_info=record.get("build_info") or {},
+            version=record.get("version", SCHEMA_VERSION),
+        )
+
     def to_json(self) -> str:
         return json.dumps(self.to_record(), indent=2, sort_keys=True)
 
@@ -180,3 +196,8 @@ def _diff_dims(kind: str, asked: Mapping[str, int], stored: Mapping[str, int]) -
         f"index has {kind} {k!r} (dim {d}) that is not asked for" for k, d in stored.items() if k not in asked
     ]
     return out
+
+
+def multi_channel(channel: str) -> str:
+    """The multivector (MaxSim) channel stored beside ``channel`` for encoders with K vectors per clip."""
+    return f"{channel}.multi"

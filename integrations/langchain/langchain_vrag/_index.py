@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import difflib
-import inspect
 import os
 import threading
 from collections.abc import Mapping
@@ -18,14 +17,12 @@ from typing import Any
 
 from vrag import VideoIndex
 from vrag.errors import ConfigError
+from vrag.index import SEARCH_OPTIONS
 
 __all__ = ["IndexLike", "check_options", "resolve_index"]
 
 IndexLike = VideoIndex | str | os.PathLike[str]
 
-_NOT_OPTIONS = {"self", "query", "image", "clip"}
-SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - _NOT_OPTIONS
-"""``VideoIndex.search`` keywords a text query can take (``k``, ``video``, ``after``, ``where``, ...)."""
 
 _opened: dict[str, VideoIndex] = {}
 _lock = threading.Lock()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import inspect
 import io
 import os
 import uuid
@@ -21,6 +20,7 @@ from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, QueryBun
 
 from vrag import Hit, VideoIndex
 from vrag.errors import ConfigError
+from vrag.index import SEARCH_OPTIONS
 
 __all__ = ["LLM_METADATA_KEYS", "VideoRetriever", "hit_to_node", "keyframe_node", "node_id", "node_to_hit"]
 
@@ -29,9 +29,6 @@ NODE_NAMESPACE = uuid.UUID("5b0f6c4e-0d7a-5c55-9a63-3f2f1d6a7e10")
 
 LLM_METADATA_KEYS = ("citation",)
 """The metadata an LLM sees with each passage (the ``[video mm:ss–mm:ss]`` marker to cite)."""
-
-_QUERIES = {"self", "query", "image", "clip"}  # what to search for is not an option
-_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - _QUERIES
 
 
 def node_id(video_id: str, start: float, end: float) -> str:
@@ -130,11 +127,11 @@ class VideoRetriever(BaseRetriever):
         callback_manager: CallbackManager | None = None,
         **search_options: Any,
     ) -> None:
-        unknown = sorted(set(search_options) - _SEARCH_OPTIONS)
+        unknown = sorted(set(search_options) - SEARCH_OPTIONS)
         if unknown:
             raise ConfigError(
                 f"VideoRetriever: unknown search option(s) {unknown}; VideoIndex.search takes "
-                f"{sorted(_SEARCH_OPTIONS)}"
+                f"{sorted(SEARCH_OPTIONS)}"
             )
         if k < 1:
             raise ConfigError(f"VideoRetriever: k must be at least 1, got {k}")

@@ -12,13 +12,11 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from vrag import Hit, VideoIndex
 from vrag.errors import ConfigError
+from vrag.index import SEARCH_OPTIONS
 
 __all__ = ["NO_MATCH", "VideoToolSpec", "format_hits", "video_search_tool"]
 
 NO_MATCH = "No indexed video matches this query."
-
-_QUERIES = {"self", "query", "image", "clip"}  # what to search for is not an option
-_SEARCH_OPTIONS = frozenset(inspect.signature(VideoIndex.search).parameters) - _QUERIES
 
 
 def format_hits(hits: list[Hit]) -> str:
@@ -54,11 +52,11 @@ class VideoToolSpec(BaseToolSpec):
     def __init__(
         self, index: VideoIndex | str | os.PathLike[str], *, k: int = 5, **search_options: Any
     ) -> None:
-        unknown = sorted(set(search_options) - _SEARCH_OPTIONS)
+        unknown = sorted(set(search_options) - SEARCH_OPTIONS)
         if unknown:
             raise ConfigError(
                 f"VideoToolSpec: unknown search option(s) {unknown}; VideoIndex.search takes "
-                f"{sorted(_SEARCH_OPTIONS)}"
+                f"{sorted(SEARCH_OPTIONS)}"
             )
         if k < 1:
             raise ConfigError(f"VideoToolSpec: k must be at least 1, got {k}")
