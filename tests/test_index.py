@@ -16,7 +16,7 @@ import pytest
 from tests.synth import write_video
 from vrag.cli import main as cli
 from vrag.config import IndexConfig
-from vrag.errors import ConfigError, SchemaMismatchError
+from vrag.errors import ConfigError
 from vrag.index import VideoIndex
 from vrag.media import open_video
 
@@ -122,13 +122,20 @@ def test_changed_file_replaces_its_old_points(tmp_path: Path) -> None:
     assert {h.video_id for h in hits} == {fresh.video_id} and max(h.end for h in hits) == fresh.duration
 
 
-def test_schema_mismatch_says_what_differs_and_how_to_rebuild(tmp_path: Path, corpus: list[Path]) -> None:
+def test_other_ingest_settings_still_read_but_add_refuses_naming_them(
+    tmp_path: Path, corpus: list[Path]
+) -> None:
     with VideoIndex.open(tmp_path / "idx", IndexConfig(**TINY)) as index:
         index.add(corpus[:1])
-    other = IndexConfig(**{**TINY, "visual_encoders": ("xclip-test",)})
-    with pytest.raises(SchemaMismatchError) as info:
-        VideoIndex.open(tmp_path / "idx", other)
-    assert "xclip-test" in str(info.value) and "--index" in str(info.value)
+    other = IndexConfig(**{**TINY, "visual_encoders": ("xclip-test",), "ocr": "on"})
+    with VideoIndex.open(tmp_path / "idx", other) as index:
+        assert index.search("onions", k=1)[0].video.endswith("cooking.mp4")  # reads work
+        with pytest.raises(ConfigError) as info:
+            index.add(corpus[1:2])
+        assert index.info().videos == 1  # nothing was written
+    message = str(info.value)
+    assert "visual_encoders = ('xclip-test',)" in message and "('videomae-test',)" in message
+    assert "ocr = 'on'" in message and "--index NEW_DIR" in message and "delete" not in message
 
 
 def test_reopen_without_config_reuses_the_stored_one(tmp_path: Path, corpus: list[Path]) -> None:
@@ -253,8 +260,8 @@ def test_unavailable_visual_encoder_is_skipped_with_a_note(
         info = index.info()
     assert report.ok and info.channels == ("minilm", "bm25")
     assert "someone/missing-model" in info.notes[0] and "--local-dir" in info.notes[0]
-    with VideoIndex.open(tmp_path / "idx", config) as index:  # not retried on reopen
-        assert "not available when this index was built" in index.info().notes[0]
+    with VideoIndex.open(tmp_path / "idx", config) as index:  # not retried on reopen: the note stays
+        assert "someone/missing-model" in index.info().notes[0] and index.info().channels == ("minilm", "bm25")
         assert index.search("onions")[0].video.endswith("cooking.mp4")
 
 

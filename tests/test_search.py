@@ -71,7 +71,7 @@ def test_channels_and_where_restrict_the_search(index: VideoIndex) -> None:
         index.search("x", video="nowhere.mkv")
     with pytest.raises(ConfigError, match="channels"):
         index.search("x", channels=["no-such-channel"])
-    with pytest.raises(ConfigError, match="payload_filter"):
+    with pytest.raises(ConfigError, match="filter 'start'"):
         index.search("x", where={"start": 1.5})
 
 
@@ -135,7 +135,7 @@ def test_sentence_reranker_finds_the_answering_sentence_in_a_long_passage() -> N
     assert out[0].text == chatter
     sentence = float(minilm.encode_document(["The rocket lifts off at noon."])[0] @ q)
     assert out[0].channel_scores["rerank"] == pytest.approx(sentence, abs=1e-5)
-    assert out[0].channel_scores["retrieval"] == 0.8 and out[0].score == out[0].channel_scores["rerank"]
+    assert out[0].channel_scores["retrieval"] == 0.8 and out[0].score == 1.0  # the best, on a 0..1 scale
 
 
 def test_rerank_through_the_index_keeps_scores_ordered(index: VideoIndex) -> None:
@@ -310,12 +310,12 @@ def test_videos_get_video_level_vectors_and_hierarchical_search_keeps_the_best_v
     top = index.search("the rocket reaches orbit", k=6, hierarchical=True, top_videos=1)
     nominated = {
         v.video_id
-        for ch, q in index._queries("the rocket reaches orbit").items()
+        for ch, q in index._channels.text_queries("the rocket reaches orbit").items()
         if ch in store.schema.video_channels
         for v in store.search_videos(ch, q, k=1)
     }
     assert 1 <= len(nominated) <= 2 and {h.video_id for h in top} <= nominated  # one video per channel
-    best_by_text = store.search_videos("minilm", index._queries("orbit")["minilm"], k=1)[0]
+    best_by_text = store.search_videos("minilm", index._channels.text_queries("orbit")["minilm"], k=1)[0]
     assert Path(best_by_text.path).name == "space.mkv" and _name(top[0]) == "space.mkv"
     assert index.search("the rocket reaches orbit", k=6, top_videos=1) == top  # auto: more videos than 1
     assert index.build_video_vectors() == []  # nothing missing: nothing rebuilt
@@ -340,7 +340,7 @@ def test_cli_train_aggregator_saves_it_in_the_index_and_add_uses_it(
     assert (tmp_path / "idx" / "aggregators" / "minilm" / "aggregator.json").is_file()
     assert cli(["index", str(videos[2]), *idx]) == 0  # the folder still opens; the new video is aggregated
     with VideoIndex.open(tmp_path / "idx") as again:
-        assert type(again._aggregator("minilm")).__name__ == "LVMAEAggregator"
+        assert type(again._video_vectors().aggregator("minilm")).__name__ == "LVMAEAggregator"
         assert all("minilm" in v.channels for v in again._store.iter_videos())
 
 

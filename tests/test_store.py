@@ -174,7 +174,7 @@ def test_missing_channel_and_filters(opener: Opener) -> None:
     assert sorted({(h.start, h.end) for h in timed}) == [(2.0, 4.0), (4.0, 6.0), (6.0, 8.0)]
     french = store.search("vis", unit(1, 1, 0, 0), k=10, payload_filter={"lang": "fr", "video_id": "a"})
     assert sorted(h.start for h in french) == [2.0, 6.0]
-    with pytest.raises(ConfigError, match="payload_filter 'lang'"):
+    with pytest.raises(ConfigError, match="filter 'lang'"):
         store.search("vis", unit(1, 1, 0, 0), payload_filter={"lang": 1.5})
 
 

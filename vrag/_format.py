@@ -23,3 +23,34 @@ def timestamp(seconds: float, *, decimals: int = 1) -> str:
 def span(start: float, end: float) -> str:
     """``mm:ss.s–mm:ss.s``."""
     return f"{timestamp(start)}–{timestamp(end)}"
+
+
+def parse_time(value: float | int | str, *, what: str = "time") -> float:
+    """Seconds from ``90``, ``"90"``, ``"1:30"`` or ``"1:02:03.5"``; finite and not negative.
+
+    Example:
+        >>> parse_time("1:30"), parse_time(12.5), parse_time("1:00:00")
+        (90.0, 12.5, 3600.0)
+
+    Raises:
+        ConfigError: not a time (the message names ``what``).
+    """
+    from vrag.errors import ConfigError
+
+    if isinstance(value, bool):
+        raise ConfigError(f"{what}: expected seconds (90) or m:ss (1:30), got {value!r}")
+    try:
+        if isinstance(value, str):
+            parts = value.strip().split(":")
+            if not 1 <= len(parts) <= 3 or any(not p.strip() for p in parts):
+                raise ValueError(value)
+            seconds = 0.0
+            for part in parts:
+                seconds = seconds * 60 + float(part)
+        else:
+            seconds = float(value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{what}: expected seconds (90) or m:ss (1:30), got {value!r}") from err
+    if seconds != seconds or seconds in (float("inf"), float("-inf")) or seconds < 0:
+        raise ConfigError(f"{what}: must be a finite time of 0 s or more, got {value!r}")
+    return seconds

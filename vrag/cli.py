@@ -1,19 +1,8 @@
 """The ``vrag`` command: argument parsing only; every verb calls the public API.
 
-    vrag index PATH... [--index DIR | --qdrant-url URL] [--config FILE] [--encoder NAME]... [--json]
-    vrag search ["TEXT" | --image FILE | --clip FILE [--clip-start S --clip-end S]] [-k N]
-                [--video PATH_OR_ID] [--after S] [--before S] [--where KEY=VALUE] [--channel NAME]
-                [--rerank NAME] [--mmr X] [--per-video N] [--expand N] [--merge] [--json]
-    vrag ask "QUESTION" [-k N] [--video PATH_OR_ID] [--llm PROVIDER:MODEL] [--rerank NAME] [--json]
-    vrag info [--json]
-    vrag delete PATH_OR_ID...
-    vrag chunk PATH... [--chunker NAME] [--json]
-    vrag eval retrieval [--workdir DIR] [--videos N] [--variant NAME]... [--chunker NAME]... [--json]
-    vrag eval temporal [--encoder NAME_OR_GLOB]... [--pairs N] [--seed S] [--json]
-    vrag train qformer DATA_DIR --out DIR [--base NAME] [--steps N] [--amp] [--json]
-    vrag train aggregator [--index DIR] [--channel NAME] [--k K] [--steps N] [--resume] [--json]
-
-Settings also come from ``VRAG_INDEX``, ``VRAG_QDRANT_URL``, ``VRAG_API_KEY`` and ``VRAG_*`` config variables.
+Global options (``--index``, ``--json``, ``--quiet``, ...) go before or after the verb. Settings come from a
+``vrag.toml`` (``--config FILE``, else one in the working directory, else in the user config directory) with
+``[index]``, ``[search]`` and ``[llm]`` tables, then ``VRAG_*`` environment variables, then flags.
 Exit codes: 0 success, 1 some files failed (they are listed), 2 usage or configuration error.
 """
 
@@ -23,82 +12,145 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vrag import __version__
-from vrag._format import span
+from vrag._format import parse_time, span
 from vrag.errors import ConfigError, VragError
 
 if TYPE_CHECKING:
     from vrag.index import VideoIndex
     from vrag.types import Hit, Segment
 
+EXAMPLES = """examples:
+  vrag index lectures/ talk.mp4                 index videos (./.vrag by default; --index DIR elsewhere)
+  vrag search "gradient descent" -k 3           the best moments, as video mm:ss–mm:ss score text
+  vrag search "loss curve" --video talk.mp4 --after 1:30 --json
+  vrag ask "why does the loss diverge?" --llm ollama:llama3.1
+  vrag videos                                   what is indexed
+  vrag --index /data/idx info --json            global options go before or after the verb
+"""
+
+VERB_EXAMPLES = {
+    "index": (
+        "examples:\n  vrag index lectures/ talk.mp4\n  vrag index clips/ --encoder none --chunker shots"
+    ),
+    "search": (
+        'examples:\n  vrag search "gradient descent" -k 3\n'
+        '  vrag search "loss curve" --video talk.mp4 --after 1:30 --before 2:00\n'
+        "  vrag search --image slide.png --channel xclip-base-patch32\n"
+        '  vrag search "optimizer" --channel bm25 --jsonl'
+    ),
+    "ask": (
+        'examples:\n  vrag ask "why does the loss diverge?"\n'
+        '  vrag ask "summarise the talk" --llm ollama:llama3.1\n'
+        '  vrag ask "what is a tensor?" --llm my-model --llm-url http://localhost:8000/v1 --json'
+    ),
+    "videos": "examples:\n  vrag videos\n  vrag videos --json",
+    "info": "examples:\n  vrag info\n  vrag info --json",
+    "delete": "examples:\n  vrag delete talk.mp4\n  vrag delete 3f2a9c0d1e...",
+    "chunk": "examples:\n  vrag chunk talk.mp4\n  vrag chunk clips/ --chunker shots --json",
+}
+
+
+def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options every verb takes, before or after it. Copies on the verbs default to "not given", so a value
+    before the verb is not reset by the verb's parser."""
+    none: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    flag: dict[str, Any] = {"action": "store_true"} | none
+    group = parser.add_argument_group("global options")
+    group.add_argument("--json", help="print JSON instead of text", **flag)
+    group.add_argument("--jsonl", help="print one JSON object per line (streams)", **flag)
+    group.add_argument("-q", "--quiet", help="no progress bars or notes; errors still show", **flag)
+    group.add_argument("--verbose", help="show tracebacks for errors", **flag)
+    group.add_argument("--index", help="index folder (default: $VRAG_INDEX, else .vrag)", **none)
+    group.add_argument("--qdrant-url", help="Qdrant server URL (default: $VRAG_QDRANT_URL)", **none)
+    group.add_argument("--qdrant-api-key", help="Qdrant API key (default: $VRAG_QDRANT_API_KEY)", **none)
+    group.add_argument("--config", help="vrag.toml to use (default: ./vrag.toml, else the user's)", **none)
+
+
+def _verb(verbs: Any, name: str, help: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = verbs.add_parser(
+        name, help=help, description=help, epilog=VERB_EXAMPLES.get(name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _globals(parser, top=False)
+    return parser
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vrag", description="Make video searchable and answerable.")
+    parser = argparse.ArgumentParser(
+        prog="vrag", description="Make video searchable and answerable.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"vrag {__version__}")
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    common.add_argument("--verbose", action="store_true", help="show tracebacks for errors")
-    store = argparse.ArgumentParser(add_help=False, parents=[common])
-    store.add_argument("--index", help="index folder (default: $VRAG_INDEX, else .vrag)")
-    store.add_argument("--qdrant-url", help="Qdrant server URL (default: $VRAG_QDRANT_URL)")
-    store.add_argument("--api-key", default=os.environ.get("VRAG_API_KEY"), help="Qdrant API key")
-    store.add_argument("--config", help="TOML file with index settings ([index] table)")
+    _globals(parser, top=True)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    index = verbs.add_parser("index", parents=[store], help="index videos (files or folders)")
+    index = _verb(verbs, "index", "index videos (files or folders)")
     index.add_argument("paths", nargs="+")
     index.add_argument("--encoder", action="append", help="visual encoder (repeatable; 'none' for none)")
     index.add_argument("--chunker", help="chunker name (default: semantic)")
     index.add_argument("--workers", type=int, help="decode/chunk processes (0: in-process)")
     index.set_defaults(run=_index)
 
-    search = verbs.add_parser("search", parents=[store], help="find the moments that match a query")
+    search = _verb(verbs, "search", "find the moments that match a query")
     search.add_argument("query", nargs="?", help="what to look for, in words")
     search.add_argument("--image", help="query by an image file instead (visual channels)")
     search.add_argument("--clip", help="query by an example clip: a video file (visual channels)")
-    search.add_argument("--clip-start", type=float, help="the example clip starts at S seconds")
-    search.add_argument("--clip-end", type=float, help="the example clip ends at S seconds")
-    search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
-    search.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
-    search.add_argument("--after", type=float, help="only segments starting at or after S seconds")
-    search.add_argument("--before", type=float, help="only segments ending at or before S seconds")
-    search.add_argument("--where", action="append", help="payload filter KEY=VALUE (repeatable)")
+    search.add_argument("--clip-start", help="the example clip starts at this time (90 or 1:30)")
+    search.add_argument("--clip-end", help="the example clip ends at this time")
+    _search_options(search, k=5)
     search.add_argument("--channel", action="append", help="search only this channel (repeatable)")
-    search.add_argument("--fusion", choices=("rrf", "dbsf"), help="channel fusion (default dbsf)")
-    search.add_argument("--rerank", help="reranker: sentence, cross-encoder, cascade")
+    search.add_argument("--fusion", help="channel fusion: dbsf (default) or rrf")
     search.add_argument("--mmr", type=float, help="diversity 0..1 (maximal marginal relevance)")
     search.add_argument("--per-video", type=int, help="at most N hits per video")
-    search.add_argument("--expand", type=int, default=0, help="add N neighbour segments each side")
-    search.add_argument("--merge", action="store_true", help="join touching hits of one video into one span")
+    search.add_argument("--expand", type=int, help="add N neighbour segments each side")
+    search.add_argument("--merge", action="store_true", default=None, help="join touching hits of one video")
     search.set_defaults(run=_search)
 
-    ask = verbs.add_parser("ask", parents=[store], help="answer a question with cited moments")
+    ask = _verb(verbs, "ask", "answer a question with cited moments")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, default=5, help="segments the answer may draw on (default 5)")
-    ask.add_argument("--video", action="append", help="only this video (path or id; repeatable)")
-    ask.add_argument("--llm", help="PROVIDER:MODEL through LangChain/LlamaIndex, or py:MODULE:NAME")
-    ask.add_argument("--rerank", help="rescore the evidence first: sentence, cross-encoder, cascade")
+    _search_options(ask, k=5)
+    ask.add_argument(
+        "--llm",
+        help="PROVIDER:MODEL (ollama:llama3.1, openai:gpt-4o-mini), MODEL with --llm-url, or py:MODULE:NAME "
+        "(default: [llm] model in vrag.toml; none: an extractive answer)",
+    )
+    ask.add_argument("--llm-url", help="an OpenAI-compatible API root, e.g. http://localhost:8000/v1")
     ask.set_defaults(run=_ask)
 
-    info = verbs.add_parser("info", parents=[store], help="what the index holds and how it was built")
-    info.set_defaults(run=_info)
-    delete = verbs.add_parser("delete", parents=[store], help="remove videos (paths or ids) from the index")
+    _verb(verbs, "info", "what the index holds and how it was built").set_defaults(run=_info)
+    _verb(verbs, "videos", "list the indexed videos (id, duration, segments, path)").set_defaults(run=_videos)
+    delete = _verb(verbs, "delete", "remove videos (paths, file names or ids) from the index")
     delete.add_argument("videos", nargs="+")
     delete.set_defaults(run=_delete)
 
-    chunk = verbs.add_parser("chunk", parents=[common], help="cut videos into segments (no index)")
+    chunk = _verb(verbs, "chunk", "cut videos into segments (no index)")
     chunk.add_argument("paths", nargs="+", help="video files or folders (scanned recursively)")
     chunk.add_argument("--chunker", default="semantic", help="chunker name (default: semantic)")
     chunk.set_defaults(run=_chunk)
+    _eval_verbs(verbs)
+    _train_verbs(verbs)
+    return parser
 
+
+def _search_options(parser: argparse.ArgumentParser, *, k: int) -> None:
+    parser.add_argument("-k", type=int, help=f"number of hits (default {k}, or [search] k)")
+    parser.add_argument(
+        "--video", action="append", help="only this video (path, file name or id; repeatable)"
+    )
+    parser.add_argument("--after", help="only moments starting at or after this time (90 or 1:30)")
+    parser.add_argument("--before", help="only moments ending at or before this time")
+    parser.add_argument("--where", action="append", help="payload filter KEY=VALUE (repeatable)")
+    parser.add_argument("--rerank", help="rescore the candidates: sentence, cross-encoder, cascade")
+
+
+def _eval_verbs(verbs: Any) -> None:
     evaluate = verbs.add_parser("eval", help="quality evaluations on generated suites")
     suites = evaluate.add_subparsers(dest="suite", required=True)
-    retrieval = suites.add_parser(
-        "retrieval", parents=[common], help="Recall@1/5, MRR and span IoU on generated lectures"
-    )
+    retrieval = _verb(suites, "retrieval", "Recall@1/5, MRR and span IoU on generated lectures")
     retrieval.add_argument("--workdir", default=".vrag-eval", help="corpus + index folder (reused)")
     retrieval.add_argument("--videos", type=int, help="lectures to generate (1-10, default 10)")
     retrieval.add_argument("--seed", type=int, default=0, help="corpus layout seed (default 0)")
@@ -109,9 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("-k", type=int, default=10, help="hits per query (default 10)")
     retrieval.add_argument("--details", action="store_true", help="with --json: every query's outcome")
     retrieval.set_defaults(run=_eval_retrieval)
-    temporal = suites.add_parser(
-        "temporal", parents=[common], help="spatial vs temporal understanding of video encoders"
-    )
+    temporal = _verb(suites, "temporal", "spatial vs temporal understanding of video encoders")
     temporal.add_argument(
         "--encoder", action="append", help="encoder name, glob ('*-test'), hf: id or folder (repeatable)"
     )
@@ -121,9 +171,11 @@ def _parser() -> argparse.ArgumentParser:
     temporal.add_argument("--dtype", default="float32", help="compute dtype (default float32)")
     temporal.set_defaults(run=_eval_temporal)
 
+
+def _train_verbs(verbs: Any) -> None:
     train = verbs.add_parser("train", help="train learned components on your own data")
     trainers = train.add_subparsers(dest="trainer", required=True)
-    qf = trainers.add_parser("qformer", parents=[common], help="Q-Former pooler on (video, caption) pairs")
+    qf = _verb(trainers, "qformer", "Q-Former pooler on (video, caption) pairs")
     qf.add_argument("data_dir", help="captions.jsonl + videos, or videos with same-name .txt captions")
     qf.add_argument("--out", required=True, help="output folder (checkpoints; resumed when it exists)")
     qf.add_argument("--base", default="videomae-base", help="frozen video encoder whose tokens it reads")
@@ -140,27 +192,29 @@ def _parser() -> argparse.ArgumentParser:
     qf.add_argument("--seed", type=int, default=0)
     qf.add_argument("--device")
     qf.set_defaults(run=_train_qformer)
-    agg = trainers.add_parser(
-        "aggregator", parents=[store], help="LV-MAE-style video-level aggregator on the index's own vectors"
-    )
+    agg = _verb(trainers, "aggregator", "LV-MAE-style video-level aggregator on the index's own vectors")
     agg.add_argument("--channel", help="video channel to train for (default: the text channel)")
     agg.add_argument("--k", type=int, default=8, help="video-level vectors per video (default 8)")
     agg.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     agg.add_argument("--out", help="checkpoint folder (default: inside the index folder, used from then on)")
     agg.add_argument("--resume", action="store_true", help="continue the saved run up to --steps")
     agg.set_defaults(run=_train_aggregator)
-    return parser
+
+
+# ------------------------------------------------------------------------------------------- opening
 
 
 def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -> VideoIndex:
     """Open the index the flags (else ``VRAG_INDEX`` / ``VRAG_QDRANT_URL``) name. Its stored configuration is
-    the base; ``--config``, ``VRAG_*`` settings and flags apply on top. Only ``index`` may create one."""
+    the base; ``vrag.toml``'s ``[index]``, ``VRAG_*`` settings and flags apply on top (reads never mind
+    settings that only shape ingest; ``add`` refuses them, naming each). Only ``index`` may create one."""
     from vrag.config import IndexConfig, load_config
     from vrag.index import VideoIndex
     from vrag.store import DEFAULT_INDEX, read_schema_record
 
     location, url = _where(args)
-    record = read_schema_record(location, url=url, api_key=args.api_key)
+    key = args.qdrant_api_key or os.environ.get("VRAG_QDRANT_API_KEY")
+    record = read_schema_record(location, url=url, api_key=key)
     if record is None and not create:
         where = url or location or DEFAULT_INDEX
         raise ConfigError(
@@ -168,8 +222,8 @@ def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -
         )
     stored = (record or {}).get("build_info", {}).get("config")
     base = IndexConfig(**stored) if stored else None
-    config = load_config(args.config, base=base, **{k: v for k, v in overrides.items() if v is not None})
-    return VideoIndex.open(location, config, url=url, api_key=args.api_key)
+    config = load_config(base=base, table=args.settings.index, **overrides)
+    return VideoIndex.open(location, config, url=url, api_key=key)
 
 
 def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -179,12 +233,35 @@ def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
     return os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
 
 
+def _emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], human: Iterable[str]) -> None:
+    """Rows as one JSON array (``--json``), one object per line (``--jsonl``), else the human lines."""
+    if args.jsonl:
+        for row in rows:
+            print(json.dumps(row), flush=True)
+    elif args.json:
+        print(json.dumps(list(rows), indent=1))
+    else:
+        for line in human:
+            print(line)
+
+
+# ------------------------------------------------------------------------------------------- verbs
+
+
 def _index(args: argparse.Namespace) -> int:
     encoders = None if args.encoder is None else tuple(e for e in args.encoder if e != "none")
     overrides = {"visual_encoders": encoders, "chunker": args.chunker, "workers": args.workers}
     with _open(args, create=True, **overrides) as index:
-        report = index.add(args.paths)
-    if args.json:
+        report = index.add(args.paths, progress=False if args.quiet or args.json or args.jsonl else None)
+    if args.jsonl:
+        rows = [{"path": p, "status": "indexed"} for p in report.indexed]
+        rows += [{"path": p, "status": "skipped"} for p in report.skipped]
+        rows += [{"status": "failed", **f.to_dict()} for f in report.failed]
+        rows.append(
+            {"status": "done", **{k: v for k, v in report.to_dict().items() if not isinstance(v, list)}}
+        )
+        _emit(args, rows, ())
+    elif args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
         print(
@@ -192,50 +269,40 @@ def _index(args: argparse.Namespace) -> int:
             f"of video) in {report.seconds:.1f} s; {len(report.skipped)} already indexed; "
             f"{len(report.failed)} failed"
         )
-        for note in report.notes:
+        for note in () if args.quiet else report.notes:
             print(f"  note: {note}")
     for f in report.failed:
         print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
-def _ask(args: argparse.Namespace) -> int:
-    from vrag.search._llm import resolve_llm
+def _options(args: argparse.Namespace, **more: Any) -> Any:
+    """The search options the flags give, over ``[search]`` of vrag.toml."""
+    from vrag.search import SearchOptions
 
-    llm = resolve_llm(args.llm) if args.llm else None
-    with _open(args) as index:
-        rerank: Any = args.rerank
-        if rerank == "llm" and llm is not None:  # the answering model also judges the evidence
-            from vrag.search import create_reranker
-
-            rerank = create_reranker("llm", llm=llm)
-        answer = index.ask(args.question, k=args.k, video=args.video, llm=llm, rerank=rerank)
-    if args.json:
-        print(json.dumps(answer.to_dict(), indent=1))
-        return 0
-    print(answer.text)
-    for dropped in answer.dropped:
-        print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
-    return 0
+    base = SearchOptions.from_mapping(args.settings.search, owner="[search] in vrag.toml")
+    flags = {
+        "k": args.k, "video": args.video, "after": args.after, "before": args.before,
+        "where": _where_filter(args.where), "rerank": args.rerank, **more,
+    }  # fmt: skip
+    return base.replace(**flags)
 
 
 def _search(args: argparse.Namespace) -> int:
     clip = None
     if args.clip:
-        clip = (args.clip, args.clip_start, args.clip_end)
+        times = [None if t is None else parse_time(t, what=n) for n, t in (("--clip-start", args.clip_start),
+                 ("--clip-end", args.clip_end))]  # fmt: skip
+        clip = (args.clip, *times)
     elif args.clip_start is not None or args.clip_end is not None:
         raise ConfigError("--clip-start/--clip-end need --clip FILE")
+    options = _options(
+        args, channels=args.channel, fusion=args.fusion, mmr=args.mmr, per_video=args.per_video,
+        expand=args.expand, merge=args.merge, k=args.k if args.k is not None else 5,
+    )  # fmt: skip
     with _open(args) as index:
-        hits = index.search(
-            args.query, image=args.image, clip=clip, k=args.k, video=args.video, after=args.after,
-            before=args.before, where=_where_filter(args.where), channels=args.channel, fusion=args.fusion,
-            rerank=args.rerank, mmr=args.mmr, per_video=args.per_video, expand=args.expand, merge=args.merge,
-        )  # fmt: skip
-    if args.json:
-        print(json.dumps([h.to_dict() for h in hits], indent=1))
-    else:
-        for hit in hits:
-            print(format_hit(hit))
+        hits = index.search(args.query, image=args.image, clip=clip, options=options)
+    _emit(args, (h.to_dict() for h in hits), (format_hit(h) for h in hits))
     return 0
 
 
@@ -260,23 +327,61 @@ def _where_filter(items: Sequence[str] | None) -> dict[str, Any] | None:
     return {k: v[0] if len(v) == 1 else v for k, v in where.items()}
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from vrag.llm import resolve_llm
+
+    settings = args.settings.llm
+    name, url = args.llm or settings.model, args.llm_url or settings.base_url
+    key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    llm = resolve_llm(name, base_url=url, api_key=key, timeout=settings.timeout) if name else None
+    options = _options(args, k=args.k if args.k is not None else 5)
+    if options.rerank == "llm" or args.rerank == "llm":
+        raise ConfigError("--rerank llm: pass --llm too (the answering model then judges the evidence)")
+    with _open(args) as index:
+        if args.rerank == "llm" and llm is not None:
+            from vrag.search import create_reranker
+
+            options = options.replace(rerank=create_reranker("llm", llm=llm))
+        answer = index.ask(args.question, k=options.k, llm=llm, options=options)
+    if args.json or args.jsonl:
+        print(json.dumps(answer.to_dict(), indent=None if args.jsonl else 1))
+        return 0
+    print(answer.text)
+    for dropped in answer.dropped:
+        print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
     with _open(args) as index:
         info = index.info()
-    if args.json:
-        print(json.dumps(info.to_dict(), indent=1))
+    if args.json or args.jsonl:
+        print(json.dumps(info.to_dict(), indent=None if args.jsonl else 1))
         return 0
     print(f"{info.location}: {info.videos} videos, {info.segments} segments")
     print(f"  channels: {', '.join(info.channels)}  fingerprint: {info.fingerprint}")
-    for note in info.notes:
+    for note in () if args.quiet else info.notes:
         print(f"  note: {note}")
+    return 0
+
+
+def _videos(args: argparse.Namespace) -> int:
+    from vrag._format import timestamp
+
+    with _open(args) as index:
+        videos = index.videos()
+    human = [
+        f"{v.video_id[:12]}  {timestamp(v.duration, decimals=0):>8}  {v.n_segments:4d} seg  {v.path}"
+        for v in videos
+    ]
+    _emit(args, (v.to_dict() for v in videos), human or ["no videos indexed"])
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
     with _open(args) as index:
         n = index.delete(args.videos)
-    print(json.dumps({"deleted": n}) if args.json else f"deleted {n} videos")
+    print(json.dumps({"deleted": n}) if args.json or args.jsonl else f"deleted {n} videos")
     return 0
 
 
@@ -377,8 +482,11 @@ def _train_aggregator(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from vrag.config import load_settings
+
     args = _parser().parse_args(argv)
     try:
+        args.settings = load_settings(args.config)
         return int(args.run(args))
     except VragError as error:
         if args.verbose:

@@ -18,7 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vrag.errors import ConfigError
 
-__all__ = ["DEFAULT_VISUAL_ENCODERS", "IndexConfig", "load_config"]
+__all__ = [
+    "DEFAULT_VISUAL_ENCODERS",
+    "IndexConfig",
+    "LLMConfig",
+    "Settings",
+    "find_settings",
+    "load_config",
+    "load_settings",
+]
+
+SETTINGS_FILE = "vrag.toml"
 
 DEFAULT_VISUAL_ENCODERS = ("xclip-base-patch32",)
 
@@ -67,38 +77,110 @@ class IndexConfig(_Frozen):
     aggregator_options: dict[str, Any] = Field(default_factory=dict)
 
 
+class LLMConfig(_Frozen):
+    """The model ``vrag ask`` (and the service) answers with: the ``[llm]`` table of ``vrag.toml``.
+
+    Attributes:
+        model: ``PROVIDER:MODEL`` (``ollama:llama3.1``), ``MODEL`` with ``base_url``, or ``py:MODULE:NAME``
+            (see ``vrag.llm.resolve_llm``); ``None``: extractive answers, no model.
+        base_url: an OpenAI-compatible API root (overrides the provider's).
+        api_key_env: the environment variable holding the API key (never the key itself in a file).
+        timeout: seconds to wait for a reply.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout: float = Field(default=120.0, gt=0)
+
+
+class Settings(BaseModel):
+    """Everything a ``vrag.toml`` says: ``[index]`` (how to build), ``[search]`` (default search options),
+    ``[llm]`` (the answering model), and where it was found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path | None = None
+    index: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, Any] = Field(default_factory=dict)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+
+
+def find_settings() -> Path | None:
+    """The ``vrag.toml`` that applies here: in the working directory, else in the user config directory
+    (``$XDG_CONFIG_HOME/vrag/``, default ``~/.config/vrag/``), else none."""
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    for candidate in (Path.cwd() / SETTINGS_FILE, home / "vrag" / SETTINGS_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """The settings of ``path`` (else of the ``vrag.toml`` :func:`find_settings` finds; else empty).
+
+    A file without tables is read as the ``[index]`` table (the older layout).
+
+    Raises:
+        ConfigError: unreadable file, or an unknown table or ``[llm]`` key.
+    """
+    where = Path(path) if path else find_settings()
+    if where is None:
+        return Settings()
+    data = _read_toml(where)
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if not tables:
+        return Settings(path=where, index=data)
+    unknown = sorted(set(tables) - {"index", "search", "llm"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown table [{unknown[0]}]; vrag.toml has [index], [search] and [llm]")
+    try:
+        llm = LLMConfig(**tables.get("llm", {}))
+    except ValidationError as err:
+        raise ConfigError(f"{where} [llm]: {_problems(err)}") from err
+    return Settings(path=where, index=tables.get("index", {}), search=tables.get("search", {}), llm=llm)
+
+
 def load_config(
-    path: str | Path | None = None, *, base: IndexConfig | None = None, **overrides: Any
+    path: str | Path | None = None,
+    *,
+    base: IndexConfig | None = None,
+    table: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> IndexConfig:
     """Start from ``base`` (e.g. the configuration an index was built with; default: the defaults), then
-    apply a TOML file (its ``[index]`` table or top level), then ``VRAG_*`` environment variables
-    (``VRAG_CHUNKER``, ``VRAG_DEVICE``, ``VRAG_VISUAL_ENCODERS`` comma separated, ...), then keyword
-    overrides (``None`` values are ignored).
+    apply a TOML file (its ``[index]`` table or top level) or an already read ``table``, then ``VRAG_*``
+    environment variables (``VRAG_CHUNKER``, ``VRAG_DEVICE``, ``VRAG_VISUAL_ENCODERS`` comma separated, ...),
+    then keyword overrides (``None`` values are ignored).
 
     Raises:
         ConfigError: unreadable file, unknown key or invalid value (the message names the key).
     """
     values: dict[str, Any] = base.model_dump() if base is not None else {}
-    values.update(_read_toml(Path(path)) if path else {})
+    if path:
+        data = _read_toml(Path(path))
+        values.update(data["index"] if isinstance(data.get("index"), dict) else data)
+    values.update(table or {})
     values.update(_from_env())
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return IndexConfig(**values)
     except ValidationError as err:
         where = f" in {path}" if path else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"invalid index configuration{where}: {problems}") from err
+        raise ConfigError(f"invalid index configuration{where}: {_problems(err)}") from err
+
+
+def _problems(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(
             f"{path}: cannot read the configuration ({err}); check the path and TOML syntax"
         ) from err
-    table = data.get("index", data)
-    return dict(table) if isinstance(table, dict) else {}
 
 
 def _from_env() -> dict[str, Any]:

@@ -13,6 +13,7 @@ __all__ = [
     "CorruptVideoError",
     "DecodeError",
     "IndexLockedError",
+    "LLMError",
     "MediaError",
     "ModelUnavailableError",
     "NoVideoStreamError",
@@ -74,6 +75,10 @@ class WeightsUnavailableError(ModelUnavailableError):
             "copy DIR here and pass the directory (create_encoder('DIR') or --encoder DIR), or point "
             "HF_HUB_CACHE at a cache that has it"
         )
+
+
+class LLMError(VragError):
+    """A language model could not be reached or gave no usable reply (the message names the endpoint)."""
 
 
 class MediaError(VragError):

@@ -6,6 +6,7 @@ container starts at a non-zero timestamp is at ``0.0`` (see ``VideoSource.start_
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,10 +105,15 @@ class Hit:
         video_id: content hash of the video.
         start: seconds, inclusive.
         end: seconds, exclusive.
-        score: higher is better (fused scores are rank-based, not cosine).
+        score: relevance in [0, 1], higher is better: the engine's fused score over its maximum (DBSF: the
+            number of channels queried; RRF: the sum of channel weights over ``rrf_k``), clipped; after a
+            rerank, the blend of both normalised scores.
         text: transcript / on-screen text inside the span (the evidence to cite).
         keyframe: a representative time inside the span (seconds).
-        channel_scores: score of each channel that found this span.
+        channel_scores: the raw score each channel gave this span (a channel that did not find it has no
+            entry); ``"rerank"`` / ``"retrieval"`` after a rerank.
+        id: the segment's point id in the index (deterministic: video, times and pipeline fingerprint).
+        raw_score: the engine's fused score before scaling (``None`` for hits not from a search).
     """
 
     video: str
@@ -118,6 +124,8 @@ class Hit:
     text: str = ""
     keyframe: float | None = None
     channel_scores: dict[str, float] = field(default_factory=dict, compare=False)
+    id: str = ""
+    raw_score: float | None = field(default=None, compare=False)
 
     @property
     def citation(self) -> str:
@@ -126,24 +134,40 @@ class Hit:
 
         return f"[{os.path.basename(self.video)} {span(self.start, self.end)}]"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results)."""
+    def media_url(self, base: str | None = None) -> str:
+        """A playable URL of the span with a W3C media fragment (``file:///…/talk.mp4#t=12.0,24.0``).
+
+        Args:
+            base: the URL the video is served at (``vrag serve`` gives ``…/api/videos/<id>/media``);
+                default the file's own ``file://`` URI.
+        """
+        return f"{base or _file_uri(self.video)}#t={round(self.start, 3)!r},{round(self.end, 3)!r}"
+
+    def to_dict(self, *, media_base: str | None = None) -> dict[str, Any]:
+        """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results).
+
+        Args:
+            media_base: passed to :meth:`media_url` for the ``url`` field.
+        """
         return {
+            "id": self.id,
             "video": self.video,
             "video_id": self.video_id,
             "start": self.start,
             "end": self.end,
-            "score": self.score,
+            "score": _finite(self.score),
+            "raw_score": _finite(self.raw_score),
             "text": self.text,
             "keyframe": self.keyframe,
-            "channel_scores": dict(self.channel_scores),
+            "channel_scores": {k: _finite(v) for k, v in self.channel_scores.items()},
             "citation": self.citation,
+            "url": self.media_url(media_base),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, text: str | None = None) -> Hit:
         """The inverse of :meth:`to_dict` (extra keys are ignored; ``text`` overrides the stored text)."""
-        keyframe = data.get("keyframe")
+        keyframe, raw = data.get("keyframe"), data.get("raw_score")
         return cls(
             video=str(data["video"]),
             video_id=str(data.get("video_id", "")),
@@ -152,5 +176,20 @@ class Hit:
             score=float(data.get("score") or 0.0),
             text=text if text is not None else str(data.get("text", "")),
             keyframe=float(keyframe) if keyframe is not None else None,
-            channel_scores={str(k): float(v) for k, v in (data.get("channel_scores") or {}).items()},
+            channel_scores={
+                str(k): float(v) for k, v in (data.get("channel_scores") or {}).items() if v is not None
+            },
+            id=str(data.get("id") or ""),
+            raw_score=float(raw) if raw is not None else None,
         )
+
+
+def _file_uri(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).expanduser().absolute().as_uri()
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: such a score (a damaged vector) is written as null."""
+    return value if value is None or math.isfinite(value) else None

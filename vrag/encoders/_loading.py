@@ -196,11 +196,18 @@ def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any]) -> tuple[Any
 
 @contextlib.contextmanager
 def quiet_loading() -> Iterator[None]:
-    """No per-tensor "Loading weights" bar from transformers while a model loads (restored after)."""
+    """No per-tensor "Loading weights" bar from transformers while a model loads (restored after).
+
+    Download bars stay: transformers' switch also silences huggingface_hub, so they are turned back on, and a
+    user fetching gigabytes of weights sees them come.
+    """
+    from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
     from transformers.utils import logging as hf_logging
 
-    was_on = hf_logging.is_progress_bar_enabled()
+    was_on, hub_on = hf_logging.is_progress_bar_enabled(), not are_progress_bars_disabled()
     hf_logging.disable_progress_bar()
+    if hub_on:
+        enable_progress_bars()
     try:
         yield
     finally:

@@ -1,5 +1,5 @@
-"""Search results made useful: rerankers, MMR diversity, temporal merging, and answers whose citations are
-checked.
+"""Search: the :class:`Retriever` every entry point uses, its :class:`SearchOptions`, rerankers, MMR
+diversity, temporal merging, and answers whose citations are checked.
 
 Example:
     >>> from vrag.search import merge_hits
@@ -19,13 +19,20 @@ from vrag.search._answer import (
 )
 from vrag.search._merge import merge_hits
 from vrag.search._mmr import mmr
-from vrag.search._rerank import RERANKERS, Reranker, create_reranker, list_rerankers
+from vrag.search._options import FIELDS, SearchOptions
+from vrag.search._rerank import RERANKERS, Ranked, Reranker, create_reranker, list_rerankers
+from vrag.search._retriever import Query, Retriever
 
 __all__ = [
+    "FIELDS",
     "RERANKERS",
     "Answer",
     "Citation",
+    "Query",
+    "Ranked",
     "Reranker",
+    "Retriever",
+    "SearchOptions",
     "answer_with_llm",
     "check_citations",
     "citation_marker",

@@ -29,7 +29,7 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ __all__ = [
     "CascadeReranker",
     "CrossEncoderReranker",
     "LLMReranker",
+    "Ranked",
     "Reranker",
     "SentenceReranker",
     "create_reranker",
@@ -61,12 +62,22 @@ NO_EVIDENCE = -1.0
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One place in a reranked order: the hit's position in the input, its final score in [0, 1] and the
+    reranker's own score."""
+
+    index: int
+    score: float
+    rerank: float
+
+
 class Reranker(ABC):
     """Rescores hits for a query. Subclasses implement :meth:`score`.
 
     Args:
         blend: weight of the retrieval score in the final one: both scores are min-max normalised over the
-            candidates, then ``(1 - blend) * rerank + blend * retrieval``. 0: the reranker's own scores. The
+            candidates, then ``(1 - blend) * rerank + blend * retrieval``. 0: the reranker's order alone. The
             default 0.5 (equal weights) beat either score alone on our retrieval eval (BENCHMARKS.md): the
             reranker sees one passage at a time, retrieval saw every channel.
     """
@@ -78,9 +89,10 @@ class Reranker(ABC):
             raise ConfigError(f"reranker blend must be within [0, 1], got {blend}")
         self.blend = blend
 
-    def rerank(self, query: str, hits: Sequence[Hit], *, k: int | None = None) -> list[Hit]:
-        """Copies of ``hits`` ordered by their blended score, best first (ties keep retrieval order); the raw
-        scores stay in ``channel_scores["rerank"]`` and ``channel_scores["retrieval"]``.
+    def order(self, query: str, hits: Sequence[Hit], *, k: int | None = None) -> list[Ranked]:
+        """The new order of ``hits``: positions into ``hits``, best first (ties keep retrieval order), each
+        with its final score in [0, 1] and the reranker's own score. Adapters that hold their own objects
+        (nodes, Documents) pick them by ``Ranked.index``.
 
         Args:
             query: the user's query text.
@@ -94,17 +106,26 @@ class Reranker(ABC):
         scores = self.score(query, hits)
         if len(scores) != len(hits):
             raise ConfigError(f"reranker {self.name!r} returned {len(scores)} scores for {len(hits)} hits")
-        final = (
-            (1.0 - self.blend) * _unit_range(scores) + self.blend * _unit_range([h.score for h in hits])
-            if self.blend
-            else np.asarray(scores, dtype=np.float64)  # the reranker alone: its own scores
-        )
-        rescored = [
-            replace(h, score=float(f), channel_scores={**h.channel_scores, "retrieval": h.score, "rerank": s})
-            for h, s, f in zip(hits, scores, final, strict=True)
+        final = (1.0 - self.blend) * _unit_range(scores) + self.blend * _unit_range([h.score for h in hits])
+        ranked = [Ranked(i, float(f), float(s)) for i, (s, f) in enumerate(zip(scores, final, strict=True))]
+        ranked.sort(key=lambda r: -r.score)  # stable: ties keep retrieval order
+        return ranked[: k if k is not None else None]
+
+    def rerank(self, query: str, hits: Sequence[Hit], *, k: int | None = None) -> list[Hit]:
+        """Copies of ``hits`` in :meth:`order`, each with its final score; the raw scores stay in
+        ``channel_scores["rerank"]`` and ``channel_scores["retrieval"]``."""
+        return [
+            replace(
+                hits[r.index],
+                score=r.score,
+                channel_scores={
+                    **hits[r.index].channel_scores,
+                    "retrieval": hits[r.index].score,
+                    "rerank": r.rerank,
+                },
+            )
+            for r in self.order(query, hits, k=k)
         ]
-        order = sorted(range(len(rescored)), key=lambda i: -rescored[i].score)  # stable: ties keep order
-        return [rescored[i] for i in order][: k if k is not None else None]
 
     @abstractmethod
     def score(self, query: str, hits: Sequence[Hit]) -> list[float]:

@@ -152,10 +152,12 @@ class StoredSegment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredHit(StoredSegment):
-    """A segment found by a search, with its score (higher is better; fused scores are rank-based) and,
-    when asked for, the score each channel gave it (channels that did not find it are absent)."""
+    """A segment found by a search, with its score (higher is better; the engine's raw score), its relevance
+    (the fused score over its maximum, in [0, 1]; see ``Store.search_fused``) and, when asked for, the score
+    each channel gave it (channels that did not find it are absent)."""
 
     score: float
+    relevance: float = 0.0
     channel_scores: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -182,6 +184,17 @@ class StoredVideo:
     fingerprint: str = ""
     channels: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``video_id``, ``path``, ``duration``, ``segments``, ``channels`` and the extras."""
+        return {
+            "video_id": self.video_id,
+            "path": self.path,
+            "duration": self.duration,
+            "segments": self.n_segments,
+            "channels": list(self.channels),
+            **{k: v for k, v in self.extra.items() if k not in ("segments",)},
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

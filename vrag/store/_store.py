@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from vrag._format import parse_time
 from vrag.errors import ConfigError, UnknownNameError
 from vrag.store import _bm25
 from vrag.store._errors import SchemaMismatchError, StoreError
+from vrag.store._filters import filter_values
 from vrag.store._payload import (
     COMMITTED,
     PENDING,
@@ -375,6 +377,11 @@ class Store:
     ) -> list[StoredHit]:
         """Hybrid search: each channel prefetches ``prefetch_k`` candidates; the engine fuses them (RRF/DBSF).
 
+        Each hit's ``relevance`` is its fused score over the most it can be, clipped to [0, 1]: DBSF maps each
+        channel's scores to about 0..1 (mean ± 3σ of its candidates) and sums them, so the ceiling is the
+        number of channels; RRF sums ``weight / (rrf_k + rank)`` with ranks from 0, so it is
+        ``sum(weights) / rrf_k``. One channel alone is fused too, so relevance means the same everywhere.
+
         Args:
             queries: channel → query vector (or text for ``"bm25"``).
             fusion: ``"rrf"`` (rank based; supports ``weights``) or ``"dbsf"`` (score normalised).
@@ -387,11 +394,17 @@ class Store:
             k, video_ids, after, before, payload_filter, exact, hnsw_ef: as in ``search``.
         """
         prefetch = prefetch_k or max(4 * k, 50)
-        spec = self._fused_spec(queries, k, Fusion(fusion), weights, prefetch, rrf_k)
+        spec = self._fused_spec(queries, k, Fusion(fusion), weights, prefetch, rrf_k, fuse_one=True)
         flt = _search_filter(video_ids, after, before, payload_filter)
         hits = self._hits(
             QuerySpec(spec.sources, k, flt, spec.fusion, rrf_k, spec.weights, exact, hnsw_ef, with_vectors)
         )
+        ceiling = (
+            len(spec.sources)
+            if spec.fusion is Fusion.DBSF
+            else sum(spec.weights or [1.0] * len(spec.sources)) / rrf_k
+        )
+        hits = [dataclasses.replace(h, relevance=_unit(h.score / ceiling)) for h in hits]
         if not channel_scores or not hits:
             return hits
         found: dict[str, dict[str, float]] = {h.id: {} for h in hits}
@@ -452,12 +465,12 @@ class Store:
 
     def _fused_spec(
         self, queries: Mapping[str, QueryLike], k: int, fusion: Fusion, weights: Mapping[str, float] | None,
-        prefetch_k: int, rrf_k: int,
+        prefetch_k: int, rrf_k: int, *, fuse_one: bool = False,
     ) -> QuerySpec:  # fmt: skip
         if not queries:
             raise ConfigError("search needs at least one channel query")
         sources = tuple(Nearest(ch, self._query_vector(ch, q), prefetch_k) for ch, q in queries.items())
-        if len(sources) == 1:
+        if len(sources) == 1 and not fuse_one:
             return QuerySpec((Nearest(sources[0].using, sources[0].vector, k),), k)
         if weights and fusion is not Fusion.RRF:
             raise ConfigError("channel weights need fusion='rrf' (DBSF has no weights)")
@@ -477,6 +490,10 @@ class Store:
         return self._dense(channel, query)
 
 
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value)) if np.isfinite(value) else 0.0
+
+
 def _committed(video_id: str | None) -> Filter:
     must: tuple[Condition, ...] = (Match("state", COMMITTED),)
     return Filter(must=must + ((Match("video_id", video_id),) if video_id is not None else ()))
@@ -492,26 +509,17 @@ def _search_filter(
     if video_ids is not None:
         must.append(MatchAny("video_id", tuple(video_ids)))
     if after is not None:
-        must.append(Range("start", gte=float(after)))
+        must.append(Range("start", gte=parse_time(after, what="after")))
     if before is not None:
-        must.append(Range("end", lte=float(before)))
+        must.append(Range("end", lte=parse_time(before, what="before")))
     must += [_payload_condition(key, value) for key, value in (payload or {}).items()]
     return Filter(must=tuple(must))
 
 
 def _payload_condition(key: str, value: Any) -> Condition:
     path = key if key in _TOP_KEYS or key.startswith("extra.") else f"extra.{key}"
-    values = tuple(value) if isinstance(value, list | tuple | set | frozenset) else (value,)
-    if not values or (not all(isinstance(v, str) for v in values) and not all(_is_int(v) for v in values)):
-        raise ConfigError(
-            f"payload_filter {key!r}: match str or int values (or a list of them), got {value!r}; "
-            "use after/before for times"
-        )
+    values = filter_values(key, value)
     return Match(path, values[0]) if len(values) == 1 else MatchAny(path, values)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _group(hits: list[StoredHit], groups: int, group_size: int) -> list[VideoGroup]:

@@ -1,4 +1,5 @@
-"""Streaming, idempotent ingest: decode + chunk in worker processes, encode in batches, write in batches.
+"""Streaming, idempotent ingest (the local engine): plan + decode in worker processes, encode in batches,
+write in batches.
 
 Worker processes open each video, cut it into segments (shots → scenes, with its transcript and
 on-screen text) and decode the clips each visual encoder asks for (its ``EncoderSpec`` says how many
@@ -14,44 +15,32 @@ import logging
 import os
 import sys
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from vrag.errors import WorkerError
-from vrag.types import Segment
+from vrag.pipeline._channels import resolve_ocr
+from vrag.pipeline._plan import VideoPlan, decode_clips, encode_clips, forget_sources, init_worker, plan_video
 
 if TYPE_CHECKING:
-    from vrag.encoders import EncoderSpec, TextEncoder, VideoEncoder
+    from vrag.config import IndexConfig
+    from vrag.encoders import VideoEncoder
     from vrag.media import VideoSource
+    from vrag.pipeline._channels import Channels
     from vrag.store import SegmentRecord, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-AsrMode = Literal["auto", "on", "off"]
 
-__all__ = ["FileFailure", "IngestReport", "Ingestor", "VideoPlan", "plan_video"]
-
-
-@dataclass(frozen=True, slots=True)
-class VideoPlan:
-    """A video cut into segments, ready for encoding (what a worker hands back)."""
-
-    path: str
-    video_id: str
-    duration: float
-    width: int
-    height: int
-    segments: tuple[Segment, ...]
-    speech: str  # where the transcript came from, or why there is none
-    ocr_text: tuple[str, ...] = ()  # on-screen text per segment ("" where none)
+__all__ = ["FileFailure", "IngestReport", "Ingestor", "auto_workers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,110 +93,6 @@ class IngestReport:
         }
 
 
-# ------------------------------------------------------------------------------------------- worker side
-
-_OPEN: OrderedDict[str, VideoSource] = OrderedDict()  # video_id → source, in whichever process decodes
-
-
-def _remember(video: VideoSource) -> VideoSource:
-    _OPEN[video.video_id] = video
-    _OPEN.move_to_end(video.video_id)
-    while len(_OPEN) > 4:
-        _OPEN.popitem(last=False)[1].close()
-    return video
-
-
-def _source(path: str, video_id: str) -> VideoSource:
-    """The source scanned as ``video_id``; reopened if this process has not seen it (checked unchanged)."""
-    from vrag.errors import MediaError
-    from vrag.media import open_video
-
-    if video_id not in _OPEN:
-        video = open_video(path)
-        if video.video_id != video_id:
-            raise MediaError(path, "the file changed while it was being indexed", "index it again")
-        _remember(video)
-    return _OPEN[video_id]
-
-
-def forget_sources() -> None:
-    """Close and drop the sources this process holds (the main process calls it after each run)."""
-    while _OPEN:
-        _OPEN.popitem()[1].close()
-
-
-def plan_video(
-    video: VideoSource, chunker: str, options: Mapping[str, Any], ocr: bool, asr: AsrMode
-) -> VideoPlan:
-    """Chunk one scanned video (speech aligned), and read on-screen text at each segment's keyframes."""
-    from vrag.chunking import chunk_video
-    from vrag.media import load_transcript
-
-    video = _remember(video)
-    transcript = load_transcript(video, asr=asr)
-    segments = chunk_video(video, chunker=chunker, cues=transcript.cues, **options)
-    screen = _screen_text(video, segments) if ocr else ()
-    return VideoPlan(
-        str(Path(video.path).resolve()), video.video_id, video.duration, video.width, video.height,
-        tuple(segments), transcript.note, screen,
-    )  # fmt: skip
-
-
-def _screen_text(video: VideoSource, segments: Sequence[Segment]) -> tuple[str, ...]:
-    """On-screen text at each segment's keyframes (one decode for all; OCR'd segment by segment)."""
-    from vrag.media import ocr_frames
-    from vrag.types import Frames
-
-    times = [t for seg in segments for t in seg.keyframes]
-    frames = video.frames_at(times, size=_ocr_size(video.width, video.height))
-    texts, at = [], 0
-    for seg in segments:
-        part = slice(at, at + len(seg.keyframes))
-        at = part.stop
-        cues = ocr_frames(Frames(frames.data[part], frames.times[part], frames.indices[part]))
-        texts.append(" ".join(dict.fromkeys(c.text for c in cues)))
-    return tuple(texts)
-
-
-def _ocr_size(width: int, height: int, longest: int = 960) -> tuple[int, int] | None:
-    scale = longest / max(width, height)
-    return None if scale >= 1 else (round(width * scale), round(height * scale))
-
-
-def decode_clips(
-    path: str, video_id: str, spans: Sequence[tuple[float, float]], specs: Sequence[EncoderSpec]
-) -> list[np.ndarray]:
-    """For each encoder spec, the uint8 clips ``[len(spans), T, H, W, 3]`` it asks for over ``spans``."""
-    video = _source(path, video_id)
-    out = []
-    for spec in specs:
-        size = spec.decode_size(video.width, video.height)
-        times = np.concatenate([spec.clip_times(s, e) for s, e in spans])
-        data = video.frames_at(times, size=size).data
-        out.append(data.reshape(len(spans), spec.frames, *data.shape[1:]))
-    return out
-
-
-def encode_clips(channel: str, encoder: VideoEncoder, clips: np.ndarray) -> dict[str, np.ndarray]:
-    """Channel → vectors for a batch of clips; an encoder with K vectors per clip also fills its MaxSim
-    channel, and its single vector is the normalised mean of the K (what ``encode_video`` returns)."""
-    if encoder.spec.vectors <= 1:
-        return {channel: encoder.encode_video(clips)}
-    from vrag.store import multi_channel
-
-    multi = encoder.encode_video_multi(clips)  # type: ignore[attr-defined]
-    pooled = multi.mean(axis=1)
-    pooled /= np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
-    return {channel: pooled, multi_channel(channel): multi}
-
-
-def _init_worker() -> None:
-    """One compute thread per worker process, so workers and the encoders do not fight over cores."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
 # ------------------------------------------------------------------------------------------- main side
 
 
@@ -237,34 +122,25 @@ class _Tally:
         log.info("%s failed: %s", path, err, exc_info=err)  # the report lists it; callers decide how loud
 
 
-@dataclass
 class Ingestor:
-    """Writes videos into a store with a fixed set of encoders (``VideoIndex.add`` builds one).
+    """Writes videos into a store with an index's channels (``VideoIndex.add`` builds one).
 
-    Attributes:
-        store: the open store (its schema matches the channels below).
-        visual: channel name → video encoder.
-        text_channel: channel of the text encoder (``None`` for no text vectors).
-        text: the text encoder for transcript + on-screen text.
-        fingerprint: the pipeline fingerprint recorded with every video.
-        chunker / chunk_options / ocr / asr: how videos are cut and read.
-        batch: segments per encoder batch.
-        workers: decode/chunk processes (0 = inline; ``None``: see :func:`auto_workers`).
+    Args:
+        store: the open store (its schema matches ``channels``).
+        channels: the index's encoder channels (loaded here: ingest needs every encoder).
+        config: how videos are cut and read (chunker, OCR, ASR) and how to run (batch, workers).
     """
 
-    store: Store
-    visual: Mapping[str, VideoEncoder]
-    text_channel: str | None
-    text: TextEncoder | None
-    fingerprint: str
-    chunker: str = "semantic"
-    chunk_options: Mapping[str, Any] = field(default_factory=dict)
-    ocr: bool = False
-    asr: AsrMode = "auto"
-    batch: int = 8
-    workers: int | None = None
-    _by_path: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
-    _broke_pool: set[str] = field(default_factory=set, init=False, repr=False)
+    def __init__(self, store: Store, channels: Channels, config: IndexConfig) -> None:
+        self.store = store
+        self.visual: Mapping[str, VideoEncoder] = channels.visual
+        self.text_channel, self.text = channels.text_channel, channels.text
+        self.fingerprint = store.schema.fingerprint
+        self.chunker, self.chunk_options = config.chunker, dict(config.chunk_options)
+        self.ocr, self.asr = resolve_ocr(config.ocr), config.asr
+        self.batch, self.workers = config.encode_batch, config.workers
+        self._by_path: dict[str, set[str]] = {}
+        self._broke_pool: set[str] = set()
 
     def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
         """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
@@ -432,7 +308,7 @@ def _executor(workers: int, jobs: int) -> Executor:
         return _Inline()
     # spawn, not fork: a forked child deadlocked in FFmpeg threads inherited from the parent (seen here)
     ctx = get_context("spawn")
-    return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=_init_worker)
+    return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=init_worker)
 
 
 def _video_extra(plan: VideoPlan) -> dict[str, Any]:
