@@ -280,7 +280,8 @@ def _options(args: argparse.Namespace, **more: Any) -> Any:
     """The search options the flags give, over ``[search]`` of vrag.toml."""
     from vrag.search import SearchOptions
 
-    base = SearchOptions.from_mapping(args.settings.search, owner="[search] in vrag.toml")
+    defaults = {"k": 5, **args.settings.search}  # the CLI shows 5 hits unless vrag.toml says otherwise
+    base = SearchOptions.from_mapping(defaults, owner="[search] in vrag.toml")
     flags = {
         "k": args.k, "video": args.video, "after": args.after, "before": args.before,
         "where": _where_filter(args.where), "rerank": args.rerank, **more,
@@ -298,7 +299,7 @@ def _search(args: argparse.Namespace) -> int:
         raise ConfigError("--clip-start/--clip-end need --clip FILE")
     options = _options(
         args, channels=args.channel, fusion=args.fusion, mmr=args.mmr, per_video=args.per_video,
-        expand=args.expand, merge=args.merge, k=args.k if args.k is not None else 5,
+        expand=args.expand, merge=args.merge,
     )  # fmt: skip
     with _open(args) as index:
         hits = index.search(args.query, image=args.image, clip=clip, options=options)
@@ -334,7 +335,7 @@ def _ask(args: argparse.Namespace) -> int:
     name, url = args.llm or settings.model, args.llm_url or settings.base_url
     key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     llm = resolve_llm(name, base_url=url, api_key=key, timeout=settings.timeout) if name else None
-    options = _options(args, k=args.k if args.k is not None else 5)
+    options = _options(args)
     if options.rerank == "llm" or args.rerank == "llm":
         raise ConfigError("--rerank llm: pass --llm too (the answering model then judges the evidence)")
     with _open(args) as index:
