@@ -132,7 +132,7 @@ class _Chat(BaseHTTPRequestHandler):
 
     seen: list[dict[str, Any]] = []  # noqa: RUF012
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Chat.seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
         if body["model"] == "broken":

@@ -261,7 +261,10 @@ def test_unavailable_visual_encoder_is_skipped_with_a_note(
     assert report.ok and info.channels == ("minilm", "bm25")
     assert "someone/missing-model" in info.notes[0] and "--local-dir" in info.notes[0]
     with VideoIndex.open(tmp_path / "idx", config) as index:  # not retried on reopen: the note stays
-        assert "someone/missing-model" in index.info().notes[0] and index.info().channels == ("minilm", "bm25")
+        assert "someone/missing-model" in index.info().notes[0] and index.info().channels == (
+            "minilm",
+            "bm25",
+        )
         assert index.search("onions")[0].video.endswith("cooking.mp4")
 
 
