@@ -67,7 +67,7 @@ MIN_DIM = 32  # smallest Matryoshka size the technical report evaluates
 SAMPLE_FPS = 2.0  # a frame list is stamped as if sampled at 2 fps (qwen-vl-utils)
 MIN_TOKENS, MAX_TOKENS, CLIP_TOKENS = 128, 768, 10 * 768  # per frame pair (min / max), per clip
 DOCUMENT_INSTRUCTION = "Represent the user's input."
-QUERY_INSTRUCTION = "Find a video that contains the following visual content."
+QUERY_INSTRUCTION = "Find a video that contains the following visual content."  # its MSR-VTT eval
 RERANK_SYSTEM = (
     "Judge whether the Document meets the requirements based on the Query and the Instruct provided. Note "
     'that the answer can only be "yes" or "no".'
@@ -279,9 +279,8 @@ class _Backbone:
             texts.append(prompt.replace("{video}", video_placeholder(grid, self.layout.merge_size)))
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
         ids, mask = enc["input_ids"], enc["attention_mask"]
-        if grids and int((ids == self.video_token_id).sum()) != sum(t * h * w for t, h, w in grids) // (
-            self.layout.merge_size**2
-        ):
+        vision_tokens = sum(t * h * w for t, h, w in grids) // self.layout.merge_size**2
+        if int((ids == self.video_token_id).sum()) != vision_tokens:  # truncated to MAX_LENGTH
             raise ConfigError(
                 f"a clip does not fit in {MAX_LENGTH} tokens; pass fewer frames (frames=...) to the encoder"
             )
@@ -300,7 +299,7 @@ class _Backbone:
                 "pixel_values_videos": batch.pixel_values_videos,
                 "video_grid_thw": batch.video_grid_thw,
             }
-            if self._wants_types:  # transformers >= 5.2x reads the modality of each token from here
+            if self._wants_types:  # newer transformers read each token's modality from here
                 kwargs["mm_token_type_ids"] = (batch.input_ids == self.video_token_id).int() * 2
         with torch.inference_mode():
             out = self.model(
@@ -371,6 +370,13 @@ class Qwen3VLEmbedder(_Backbone, VideoEncoder):
     def encode_document(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed texts to be searched (the default instruction), in the same space as the clips."""
         return self._texts(texts, DOCUMENT_INSTRUCTION, batch_size)
+
+    def encode_video_tokens(self, clips: ClipsInput, *, batch_size: int | None = None) -> np.ndarray:
+        """Not available: the vector is the last token's state, not a pool of patch tokens."""
+        raise ConfigError(
+            f"encoder {self.spec.name!r} gives one vector per clip (its last token's state), not token "
+            "features; a Q-Former pooler needs a ViT encoder such as 'videomae-base'"
+        )
 
     def prepare(self, clips: ClipsInput) -> Batch:
         """Model inputs for clips as documents (for timing the forward pass alone)."""

@@ -1,9 +1,12 @@
-"""``qwen3-vl-embedding-test``: a tiny random Qwen3-VL checkpoint, written as a real one is laid out.
+"""Random-weight Qwen3-VL models: ``qwen3-vl-embedding-test`` and the released architectures (benchmarks).
 
-Weights (``Qwen3VLModel``, or ``Qwen3VLForConditionalGeneration`` for the reranker), ``config.json``, a
-byte-level BPE tokenizer in Qwen's layout built here with the ``tokenizers`` library (no download), and the
-processor configs; :func:`create_tiny` writes one to a temporary directory and loads it back through
-:func:`vrag.encoders._qwen3vl.load`, the path real checkpoints take.
+The tiny checkpoint is written as a real one is laid out: weights (``Qwen3VLModel``, or
+``Qwen3VLForConditionalGeneration`` for the reranker), ``config.json``, a byte-level BPE tokenizer in Qwen's
+layout built here with the ``tokenizers`` library (no download), and the processor configs;
+:func:`create_tiny` writes one to a temporary directory and loads it back through
+:func:`vrag.encoders._qwen3vl.load`, the path real checkpoints take. :func:`build_random` builds the released
+2B / 8B architectures (:data:`ARCHS`, their ``config.json`` written out) with random weights straight on the
+device, to time them where the hub is out of reach; their vectors mean nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +30,54 @@ from vrag.encoders._qwen3vl import (
     load_scorer,
 )
 
-__all__ = ["create_tiny", "create_tiny_scorer", "save_tiny", "tiny_config", "tiny_tokenizer"]
+__all__ = [
+    "ARCHS",
+    "build_random",
+    "create_tiny",
+    "create_tiny_scorer",
+    "save_tiny",
+    "tiny_config",
+    "tiny_tokenizer",
+]
+
+_ROPE = {
+    "rope_type": "default",
+    "rope_theta": 5_000_000.0,
+    "mrope_section": [24, 20, 20],
+    "mrope_interleaved": True,
+}
+_VISION = {
+    "patch_size": 16,
+    "temporal_patch_size": 2,
+    "spatial_merge_size": 2,
+    "num_position_embeddings": 2304,
+}
+_TEXT = {"vocab_size": 151936, "head_dim": 128, "num_key_value_heads": 8, "max_position_embeddings": 262144}
+#: the released architectures (``config.json`` of Qwen/Qwen3-VL-Embedding-2B / -8B; tokens ids aside)
+ARCHS: dict[str, dict[str, Any]] = {
+    "2b": {
+        "vision_config": {
+            **_VISION, "depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
+            "out_hidden_size": 2048, "deepstack_visual_indexes": [5, 11, 17],
+        },
+        "text_config": {
+            **_TEXT, "hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
+            "num_attention_heads": 16, "rope_parameters": _ROPE,
+        },
+        "tie_word_embeddings": True,
+    },
+    "8b": {
+        "vision_config": {
+            **_VISION, "depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "num_heads": 16,
+            "out_hidden_size": 4096, "deepstack_visual_indexes": [8, 16, 24],
+        },
+        "text_config": {
+            **_TEXT, "hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+            "num_attention_heads": 32, "rope_parameters": _ROPE,
+        },
+        "tie_word_embeddings": False,
+    },
+}  # fmt: skip
 
 TINY_SPECIALS = (
     "<|endoftext|>",
@@ -181,3 +231,34 @@ def create_tiny_scorer(runtime: Runtime, *, frames: int | None = None) -> Qwen3V
         scorer = load_scorer(tmp, runtime, local=True, frames=4 if frames is None else frames, test_only=True)
     scorer.spec = dataclasses.replace(scorer.spec, name="qwen3-vl-reranker-test", source="random-init")
     return scorer
+
+
+def build_random(arch: str, runtime: Runtime, *, frames: int = 16) -> Qwen3VLEmbedder:
+    """A released architecture (``"2b"`` / ``"8b"``) with random weights, built on the runtime's device.
+
+    The tokenizer is the tiny byte-level one; its special tokens are given the model's token ids, so prompts
+    cost a few more text tokens than with the real tokenizer (the clip's vision tokens are the same).
+    """
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLModel
+
+    from vrag.encoders._base import prepare_model
+    from vrag.encoders._qwen3vl import check_frames, make_spec
+
+    tokenizer = tiny_tokenizer()
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in TINY_SPECIALS}
+    text = {**ARCHS[arch]["text_config"], "pad_token_id": ids["<|endoftext|>"]}
+    cfg = Qwen3VLConfig(
+        **{**ARCHS[arch], "text_config": text}, image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids[VIDEO_PAD], vision_start_token_id=ids[VISION_START],
+        vision_end_token_id=ids[VISION_END],
+    )  # fmt: skip
+    with torch.device(runtime.device):
+        model = Qwen3VLModel._from_config(cfg, dtype=runtime.dtype, attn_implementation="sdpa")
+    name = f"qwen3-vl-embedding-{arch}-random"
+    dim = int(text["hidden_size"])
+    layout = VisionLayout()
+    spec = make_spec(
+        name=name, source="random-init", dim=dim, frames=check_frames(frames), layout=layout, test_only=True
+    )
+    return Qwen3VLEmbedder(prepare_model(model, runtime), tokenizer, spec, runtime, layout=layout)
