@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from vrag.encoders._qwen3vl import (
 from vrag.errors import ConfigError, WeightsUnavailableError
 from vrag.media import open_video
 from vrag.pipeline import decode_clips
-from vrag.search import create_reranker
+from vrag.search import create_reranker, list_rerankers
 from vrag.search._rerank import NO_EVIDENCE
 from vrag.types import Hit
 
@@ -94,7 +95,7 @@ def test_registered_names() -> None:
         "qwen3-vl-embedding-8b": False,
         "qwen3-vl-embedding-test": True,
     }
-    assert "qwen3-vl" in __import__("vrag.search", fromlist=["list_rerankers"]).list_rerankers()
+    assert "qwen3-vl" in list_rerankers()
 
 
 def test_goldens_are_small() -> None:
@@ -284,6 +285,22 @@ def test_qwen3vl_reranker_rescores_real_candidates(demo_index: Any) -> None:
     assert no_text.score("gradient descent", [top]) != pytest.approx([top.channel_scores["rerank"]])
     gone = Hit("/nonexistent/video.mp4", "x", 0.0, 4.0, 1.0, "")
     assert no_text.score("gradient descent", [gone]) == [NO_EVIDENCE]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_gpu_benchmark_runs_the_qwen3vl_case_on_cpu() -> None:
+    root = Path(__file__).resolve().parents[1]
+    cmd = [
+        sys.executable,
+        str(root / "benchmarks" / "gpu_encode.py"),
+        "--device",
+        "cpu",
+        "--models",
+        "qwen3-vl*",
+    ]
+    out = subprocess.run([*cmd, "--iters", "1"], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert "| qwen3-vl-tiny | 2 |" in out and "videomae" not in out
 
 
 @pytest.mark.gpu
