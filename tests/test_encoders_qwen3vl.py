@@ -277,7 +277,7 @@ def test_qwen3vl_reranker_rescores_real_candidates(demo_index: Any) -> None:
     scores = [h.channel_scores["rerank"] for h in hits]
     assert all(0.0 < s < 1.0 for s in scores) and scores == sorted(scores, reverse=True)
     top = hits[0]  # the score is the model's P(yes) on that span's own frames and text
-    frames = reranker.frames(top)
+    frames = reranker.span_frames(top)
     assert frames.shape[0] == reranker.scorer.spec.frames
     direct = reranker.scorer.score("gradient descent", [(frames, top.text.strip())])[0]
     assert direct == pytest.approx(top.channel_scores["rerank"], abs=1e-6)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Any, cast
@@ -75,6 +74,7 @@ RERANK_SYSTEM = (
 RERANK_INSTRUCTION = "Given a search query, retrieve relevant candidates that answer the query."
 VIDEO_PAD, VISION_START, VISION_END = "<|video_pad|>", "<|vision_start|>", "<|vision_end|>"
 HALF = (0.5, 0.5, 0.5)
+NOMINAL_SOURCE = (640, 360)  # the spec's input_size / token_grid are those of a 360p video
 
 
 # ---------------------------------------------------------------- data contract
@@ -142,9 +142,14 @@ def make_spec(
     layout: VisionLayout,
     test_only: bool = False,
 ) -> EncoderSpec:
-    """Spec: ``frames`` frames spread over each span, decoded at the reference's budget size."""
+    """Spec: ``frames`` frames spread over each span, decoded at the reference's budget size.
+
+    ``input_size`` and ``token_grid`` (merged tokens) are those of a 640x360 source: the token path
+    (:meth:`Qwen3VLEmbedder.encode_video_tokens`) fits every clip to that size.
+    """
     budget = frame_budget(frames, layout)
-    width, height = budget.size(1280, 720)
+    width, height = budget.size(*NOMINAL_SOURCE)
+    pairs = -(-frames // layout.temporal_patch_size)
     return EncoderSpec(
         name=name,
         family="qwen3vl",
@@ -158,6 +163,7 @@ def make_spec(
         mean=layout.mean,
         std=layout.std,
         has_text=True,
+        token_grid=(pairs, height // layout.factor, width // layout.factor),
         license="random weights (tests only)" if test_only else LICENSE,
         test_only=test_only,
         text_max_length=MAX_LENGTH,
@@ -208,13 +214,18 @@ def sample_indices(count: int, max_frames: int) -> np.ndarray:
 
 
 def video_patches(
-    clip: torch.Tensor, layout: VisionLayout, *, max_frames: int, dtype: torch.dtype
+    clip: torch.Tensor,
+    layout: VisionLayout,
+    *,
+    max_frames: int,
+    dtype: torch.dtype,
+    size: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, tuple[int, int, int]]:
     """uint8 ``[T, H, W, 3]`` (any device) → flat patches ``[t*h*w, 3*tp*p*p]`` and the grid ``(t, h, w)``.
 
     Keeps at most ``max_frames`` frames, pads an odd count with the last frame, fits the frames to the
-    budget (identity when the decoder already did), normalises, and lays patches out as the Qwen3-VL video
-    processor does.
+    budget (identity when the decoder already did; ``size`` = ``(height, width)`` forces one), normalises,
+    and lays patches out as the Qwen3-VL video processor does.
     """
     if clip.shape[0] > max_frames:
         clip = clip[torch.as_tensor(sample_indices(clip.shape[0], max_frames), device=clip.device)]
@@ -223,7 +234,7 @@ def video_patches(
         clip = torch.cat([clip, clip[-1:].expand(pad, -1, -1, -1)])
     frames, height, width, _ = clip.shape
     x = clip.permute(0, 3, 1, 2)
-    new_w, new_h = frame_budget(frames, layout).size(width, height)
+    new_h, new_w = size or frame_budget(frames, layout).size(width, height)[::-1]
     if (new_h, new_w) != (height, width):
         x = _resize(x.contiguous(memory_format=torch.channels_last), (new_h, new_w), "bicubic")
     mean = torch.tensor(layout.mean, device=x.device).view(1, 3, 1, 1) * 255.0
@@ -268,12 +279,7 @@ class _Backbone:
             if clip is None:
                 texts.append(prompt)
                 continue
-            flat, grid = video_patches(
-                to_device(clip, self.runtime.device),
-                self.layout,
-                max_frames=self.max_frames,
-                dtype=self.runtime.dtype,
-            )
+            flat, grid = self._patches(clip)
             patches.append(flat)
             grids.append(grid)
             texts.append(prompt.replace("{video}", video_placeholder(grid, self.layout.merge_size)))
@@ -289,6 +295,15 @@ class _Backbone:
             to_device(mask, self.runtime.device),
             torch.cat(patches) if patches else None,
             torch.tensor(grids, device=self.runtime.device) if grids else None,
+        )
+
+    def _patches(
+        self, clip: torch.Tensor, size: tuple[int, int] | None = None
+    ) -> tuple[torch.Tensor, tuple[int, int, int]]:
+        """A uint8 clip on the device, as flat patches and its grid (see :func:`video_patches`)."""
+        device, dtype = self.runtime.device, self.runtime.dtype
+        return video_patches(
+            to_device(clip, device), self.layout, max_frames=self.max_frames, dtype=dtype, size=size
         )
 
     def last_states(self, batch: Batch) -> torch.Tensor:
@@ -372,11 +387,22 @@ class Qwen3VLEmbedder(_Backbone, VideoEncoder):
         return self._texts(texts, DOCUMENT_INSTRUCTION, batch_size)
 
     def encode_video_tokens(self, clips: ClipsInput, *, batch_size: int | None = None) -> np.ndarray:
-        """Not available: the vector is the last token's state, not a pool of patch tokens."""
-        raise ConfigError(
-            f"encoder {self.spec.name!r} gives one vector per clip (its last token's state), not token "
-            "features; a Q-Former pooler needs a ViT encoder such as 'videomae-base'"
-        )
+        """The vision tower's merged tokens (what the decoder reads), each clip fitted to ``spec.input_size``:
+        float32 ``[B, t*h*w, hidden]`` following ``spec.token_grid`` for ``spec.frames``-frame clips."""
+        items = as_clip_list(clips)
+        if not len(items):
+            raise ConfigError("no clips to encode; pass at least one clip")
+        size, out = batch_size or self.runtime.batch_size, []
+        for i in range(0, len(items), size):
+            packed = [self._patches(torch.as_tensor(c), self.spec.input_size) for c in items[i : i + size]]
+            grid = torch.tensor([g for _, g in packed], device=self.runtime.device)
+            with torch.inference_mode():
+                merged = self.model.visual(torch.cat([p for p, _ in packed]), grid_thw=grid)
+            merged = (
+                merged.pooler_output if hasattr(merged, "pooler_output") else merged[0]
+            )  # older transformers
+            out += merged.float().cpu().split([int(g.prod()) // self.layout.merge_size**2 for g in grid])
+        return torch.stack(out).numpy()
 
     def prepare(self, clips: ClipsInput) -> Batch:
         """Model inputs for clips as documents (for timing the forward pass alone)."""
@@ -564,11 +590,3 @@ def check_dim(dim: int | None, full: int) -> int:
             f"(e.g. {full // 2}), or leave dim unset for the full {full}-d vector"
         )
     return dim
-
-
-def tokens_per_clip(frames: int, width: int, height: int, layout: VisionLayout | None = None) -> int:
-    """LLM tokens one clip costs (vision tokens + stamps excluded), for sizing batches and benchmarks."""
-    layout = layout or VisionLayout()
-    w, h = frame_budget(frames, layout).size(width, height)
-    pairs = math.ceil(frames / layout.temporal_patch_size)
-    return pairs * (h // layout.factor) * (w // layout.factor)

@@ -119,7 +119,8 @@ class EncoderSpec:
         text_pad_to_max: whether texts are padded to ``text_max_length`` (the model pools the last position).
         vectors: vectors per clip from ``encode_video_multi`` (more than 1: a multivector scored by MaxSim).
         pixel_budget: dynamic resolution: frames keep their aspect ratio and are decoded at
-            ``pixel_budget.size(width, height)``; ``input_size`` is then the size for a 1280x720 source.
+            ``pixel_budget.size(width, height)``; ``input_size`` is then that of a nominal source (see the
+            family).
 
     Example:
         >>> spec = EncoderSpec(name="demo", family="frames", source="x", modality="image", dim=4, frames=4,

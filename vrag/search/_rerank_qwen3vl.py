@@ -44,6 +44,7 @@ class Qwen3VLReranker(Reranker):
             ``"test"`` (tiny random weights; needs ``allow_test_encoders``).
         frames: frames decoded per span, spread over it (2 to 64).
         with_text: show the span's transcript / on-screen text to the model too.
+        max_chars: the text is cut to this many characters (the pair must fit the model's 8,192 tokens).
         instruction: what relevance means (default the reference's: "Given a search query, retrieve relevant
             candidates that answer the query.").
         device, dtype: where and how to run it (default CUDA + bf16 when present).
@@ -64,6 +65,7 @@ class Qwen3VLReranker(Reranker):
         *,
         frames: int = 16,
         with_text: bool = True,
+        max_chars: int = 4000,
         instruction: str | None = None,
         device: str | None = None,
         dtype: str | None = None,
@@ -80,30 +82,25 @@ class Qwen3VLReranker(Reranker):
             batch_size=batch_size,
             allow_test=allow_test_encoders,
         )
-        self.with_text, self.instruction = with_text, instruction
+        self.with_text, self.max_chars, self.instruction = with_text, max_chars, instruction
 
     def score(self, query: str, hits: Sequence[Hit]) -> list[float]:
         docs = [self._document(h) for h in hits]
-        judged = [i for i, d in enumerate(docs) if d is not None]
-        out = [NO_EVIDENCE] * len(hits)
-        if judged:
-            pairs = [docs[i] for i in judged]
-            scores = self.scorer.score(query, pairs, instruction=self.instruction)  # type: ignore[arg-type]
-            for i, s in zip(judged, scores, strict=True):
-                out[i] = float(s)
-        return out
+        pairs = [d for d in docs if d is not None]
+        scores = iter(self.scorer.score(query, pairs, instruction=self.instruction) if pairs else [])
+        return [NO_EVIDENCE if d is None else float(next(scores)) for d in docs]
 
     def _document(self, hit: Hit) -> tuple[np.ndarray | None, str] | None:
         """The span's frames (``None`` if it cannot be decoded) and text; ``None`` when there is neither."""
-        text = hit.text.strip() if self.with_text else ""
+        text = hit.text.strip()[: self.max_chars] if self.with_text else ""
         try:
-            clip = self.frames(hit)
+            clip = self.span_frames(hit)
         except MediaError as err:
             log.warning("qwen3-vl reranker: %s", err)
             clip = None
         return None if clip is None and not text else (clip, text)
 
-    def frames(self, hit: Hit) -> np.ndarray:
+    def span_frames(self, hit: Hit) -> np.ndarray:
         """uint8 ``[T, H, W, 3]`` of a hit's span, decoded as the scorer's spec asks."""
         from vrag.media import open_video
 
