@@ -1,20 +1,25 @@
 """GPU encode sweep: bf16 batch sizes → clips/s, peak memory and achieved TFLOP/s vs the card's peak.
 
 Models (random weights, speed does not depend on values): VideoMAE-B and VideoMAE-L (16x224), the
-text-aligned X-CLIP B/16 (8x224) and InternVideo2-1B (native; 4x224 as released, and 16x224 long clips with
-the position table resized), run through vrag's own path: end-to-end (uint8 host batch → pinned copy →
-device-side preprocessing → bf16 forward) and model-only (pixels already on the device), which gives the
-achieved TFLOP/s. FLOPs are counted analytically (matmuls + attention; 2 FLOPs per MAC).
-Sized to finish in under 5 minutes on one H100/H200.
+text-aligned X-CLIP B/16 (8x224), InternVideo2-1B (native; 4x224 as released, and 16x224 long clips with
+the position table resized) and Qwen3-VL-Embedding 2B / 8B (the released architectures written out in
+``vrag.encoders._qwen3vl_tiny.ARCHS``; clips of 640x360 frames fitted by the reference's pixel budget to
+384x640: 16 frames = 1920 vision tokens, 64 frames = 7680), run through vrag's own path: end-to-end (uint8
+host batch → pinned copy → device-side preprocessing → bf16 forward) and model-only (inputs already on the
+device), which gives the achieved TFLOP/s. FLOPs are counted analytically (matmuls + attention; 2 FLOPs per
+MAC; the decoder's causal attention counted as half a square). Sized to finish in under 5 minutes on one
+H100/H200.
 
     python benchmarks/gpu_encode.py                    # full sweep on CUDA
+    python benchmarks/gpu_encode.py --models 'qwen3-vl*'   # only the Qwen3-VL-Embedding rows
     python benchmarks/gpu_encode.py --compile          # also try torch.compile
-    python benchmarks/gpu_encode.py --cpu-smoke        # tiny configs on CPU: checks the script runs (CI)
+    python benchmarks/gpu_encode.py --device cpu       # tiny configs on CPU: checks the script runs (CI)
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import time
 from dataclasses import dataclass
@@ -44,6 +49,9 @@ FULL = [
     Case("xclip-b16", "xclip", {"vision_config": {"patch_size": 16}}, 8, 224, (8, 32, 128)),
     Case("internvideo2-1b", "internvideo2", {"arch": "1b"}, 4, 224, (8, 32, 64)),
     Case("internvideo2-1b-16f", "internvideo2", {"arch": "1b"}, 16, 224, (4, 16)),
+    Case("qwen3-vl-2b", "qwen3vl", {"arch": "2b"}, 16, 640, (1, 4, 8)),
+    Case("qwen3-vl-2b-64f", "qwen3vl", {"arch": "2b"}, 64, 640, (1, 2)),
+    Case("qwen3-vl-8b", "qwen3vl", {"arch": "8b"}, 16, 640, (1, 4)),
 ]
 _TINY_VIDEO = {"image_size": 32, "patch_size": 8, "num_frames": 4, **_TINY_VIT}
 SMOKE = [
@@ -51,6 +59,7 @@ SMOKE = [
     Case("xclip-tiny", "xclip", {"vision_config": _TINY_VIDEO}, 4, 32, (1, 2)),
     Case("internvideo2-tiny", "internvideo2", {"arch": "tiny"}, 4, 32, (1, 2)),
     Case("internvideo2-tiny-8f", "internvideo2", {"arch": "tiny"}, 8, 32, (1, 2)),
+    Case("qwen3-vl-tiny", "qwen3vl", {"arch": "tiny"}, 4, 640, (1, 2)),
 ]
 
 
@@ -89,6 +98,40 @@ def build_internvideo2(case: Case, runtime: Any) -> tuple[Any, float]:
     return enc, vit_flops(1 + t * h * w, cfg.embed_dim, cfg.depth, cfg.mlp_hidden)
 
 
+def qwen3vl_flops(enc: Any, batch: Any) -> float:
+    """Forward FLOPs of one Qwen3-VL clip: vision blocks (attention within each frame pair), the patch
+    mergers (main + deepstack), and the decoder over the whole prompt (causal attention: half a square)."""
+    cfg = enc.model.config
+    v, t = cfg.vision_config, cfg.text_config
+    frames, gh, gw = (int(x) for x in batch.video_grid_thw[0])
+    patches, per_pair = frames * gh * gw, gh * gw
+    vision = vit_flops(per_pair, v.hidden_size, v.depth, v.intermediate_size) * frames
+    merged, wide = patches // v.spatial_merge_size**2, v.hidden_size * v.spatial_merge_size**2
+    mergers = (1 + len(v.deepstack_visual_indexes)) * 2 * merged * (wide * wide + wide * v.out_hidden_size)
+    seq = int(batch.attention_mask[0].sum())
+    q, kv = t.num_attention_heads * t.head_dim, t.num_key_value_heads * t.head_dim
+    per_layer = 2 * seq * (t.hidden_size * (2 * q + 2 * kv) + 3 * t.hidden_size * t.intermediate_size)
+    decoder = t.num_hidden_layers * (per_layer + 2 * seq * seq * q)
+    return float(vision + mergers + decoder)
+
+
+def qwen3vl_clips(enc: Any, case: Case, batch: int) -> np.ndarray:
+    """uint8 clips as the decoder hands them over: 640x360 video at the spec's budget size."""
+    w, h = enc.spec.decode_size(case.size, case.size * 9 // 16)
+    return np.random.default_rng(0).integers(0, 256, (batch, case.frames, h, w, 3), dtype=np.uint8)
+
+
+def build_qwen3vl(case: Case, runtime: Any) -> tuple[Any, float]:
+    """Qwen3-VL-Embedding: the released architecture (random weights, built on the device) or the tiny one."""
+    from vrag.encoders import _qwen3vl_tiny
+
+    if case.config["arch"] == "tiny":
+        enc = _qwen3vl_tiny.create_tiny(runtime, frames=case.frames)
+    else:
+        enc = _qwen3vl_tiny.build_random(case.config["arch"], runtime, frames=case.frames)
+    return enc, qwen3vl_flops(enc, enc.prepare(qwen3vl_clips(enc, case, 1)))
+
+
 def build(case: Case, device: str, dtype: str, compile: bool) -> tuple[Any, float]:
     """A vrag encoder around a random-weight model of the case's architecture."""
     import torch
@@ -98,6 +141,8 @@ def build(case: Case, device: str, dtype: str, compile: bool) -> tuple[Any, floa
 
     runtime = resolve_runtime(device, dtype, None, compile=compile)
     torch.manual_seed(0)
+    if case.family == "qwen3vl":
+        return build_qwen3vl(case, runtime)
     if case.family == "internvideo2":
         return build_internvideo2(case, runtime)
     if case.family == "videomae":
@@ -137,6 +182,12 @@ def timed(fn: Any, iters: int) -> float:
 def measure(enc: Any, case: Case, batch: int, iters: int) -> tuple[float, float]:
     """(end-to-end seconds from host uint8, model-only seconds on device-resident pixels) for one batch."""
     import torch
+
+    if case.family == "qwen3vl":
+        clips = qwen3vl_clips(enc, case, batch)
+        inputs = enc.prepare(clips)  # token ids, packed patches and grids, on the device
+        e2e = timed(lambda: enc.encode_video(clips, batch_size=batch), iters)
+        return e2e, timed(lambda: enc.last_states(inputs), iters)
 
     w, h = enc.spec.decode_size(640, 360)  # as the decoder hands frames over: the encoder only crops
     clips = np.random.default_rng(0).integers(0, 256, (batch, case.frames, h, w, 3), dtype=np.uint8)
@@ -216,12 +267,25 @@ def main() -> None:
         "--peak-tflops", type=float, default=None, help="card's dense bf16 peak, if not known"
     )
     parser.add_argument("--json", action="store_true", help="print rows as JSON lines too")
+    parser.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        default="cuda",
+        help="cpu: the tiny configs (same as --cpu-smoke)",
+    )
+    parser.add_argument("--models", nargs="+", default=["*"], help="glob(s) of case names, e.g. 'qwen3-vl*'")
     args = parser.parse_args()
+    args.cpu_smoke = args.cpu_smoke or args.device == "cpu"
     args.device, args.dtype = ("cpu", "float32") if args.cpu_smoke else ("cuda", "bfloat16")
     device, peak = card_peak(args.peak_tflops)
     if not args.cpu_smoke and device == "cpu":
-        raise SystemExit("no CUDA device: run with --cpu-smoke to check the script on CPU")
-    rows = [row for case in (SMOKE if args.cpu_smoke else FULL) for row in sweep(case, args, peak)]
+        raise SystemExit("no CUDA device: run with --device cpu to check the script on CPU")
+    cases = [
+        c for c in (SMOKE if args.cpu_smoke else FULL) if any(fnmatch.fnmatch(c.name, m) for m in args.models)
+    ]
+    if not cases:
+        raise SystemExit(f"no case matches {args.models}")
+    rows = [row for case in cases for row in sweep(case, args, peak)]
     print_table(device, rows)
     if args.json:
         for row in rows:

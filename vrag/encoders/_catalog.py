@@ -279,6 +279,58 @@ ENCODERS.register(
 )
 
 
+def _qwen3vl(hub_id: str, name: str) -> Callable[..., Encoder]:
+    """Qwen3-VL-Embedding factories also take ``frames``, ``dim`` (Matryoshka) and ``instruction``."""
+
+    def factory(
+        *,
+        device: Device = None,
+        dtype: DType = None,
+        batch_size: int | None = None,
+        source: str | None = None,
+        frames: int | None = None,
+        dim: int | None = None,
+        instruction: str | None = None,
+    ) -> Encoder:
+        runtime = _runtime("qwen3vl", device, dtype, batch_size)
+        src = (source or hub_id).removeprefix("hf:")
+        local = Path(src).expanduser().is_dir()
+        src = str(Path(src).expanduser()) if local else src
+        options = {"frames": frames, "dim": dim, "instruction": instruction}
+        return _family("qwen3vl").load(src, runtime, name=name, local=local, **options)
+
+    return factory
+
+
+def _qwen3vl_tiny(
+    *,
+    device: Device = None,
+    dtype: DType = None,
+    batch_size: int | None = None,
+    frames: int | None = None,
+    dim: int | None = None,
+    instruction: str | None = None,
+) -> Encoder:
+    runtime = _runtime("qwen3vl", device, dtype, batch_size)
+    return _family("qwen3vl_tiny").create_tiny(runtime, frames=frames, dim=dim, instruction=instruction)
+
+
+for _size, _dim in (("2B", 2048), ("8B", 4096)):
+    ENCODERS.register(
+        f"qwen3-vl-embedding-{_size.lower()}",
+        _qwen3vl(f"Qwen/Qwen3-VL-Embedding-{_size}", f"qwen3-vl-embedding-{_size.lower()}"),
+        description=f"Qwen3-VL-Embedding-{_size} (native Qwen3VLModel), 16 frames (frames= up to 64) at "
+        f"128-768 tokens per frame pair, {_dim}-d (dim=32..{_dim}), text-aligned, instruction-aware, "
+        f"30+ languages, apache-2.0 (Qwen/Qwen3-VL-Embedding-{_size})",
+    )
+ENCODERS.register(
+    "qwen3-vl-embedding-test",
+    _qwen3vl_tiny,
+    description=TEST_ONLY + "tiny Qwen3-VL-Embedding (byte-level BPE tokenizer) 4 frames, 64-d, text-aligned",
+    test_only=True,
+)
+
+
 def create_encoder(
     name_or_id: str, *, device: Device = None, dtype: DType = None, **overrides: Any
 ) -> Encoder:
@@ -290,7 +342,8 @@ def create_encoder(
             device); default CUDA when available.
         dtype: compute dtype (``"bfloat16"``, ``"float32"``, ...); default bf16 on CUDA, fp32 on CPU.
         **overrides: family options: ``batch_size``, ``compile`` (torch.compile), ``source`` (a local
-            directory or hub id holding a registered model's weights).
+            directory or hub id holding a registered model's weights); Qwen3-VL-Embedding also takes
+            ``frames``, ``dim`` (Matryoshka size) and ``instruction`` (the query instruction).
 
     Raises:
         UnknownNameError: no such registry name (the message suggests close matches).

@@ -40,6 +40,7 @@ FAMILIES = {
     "siglip": "frames",
     "vrag-qformer": "qformer",
     "internvideo2": "internvideo2",
+    "qwen3_vl": "qwen3vl",
 }
 _BENIGN_MISSING = ("position_ids", "num_batches_tracked")
 

@@ -6,6 +6,7 @@ downstream hard-codes frame counts or resolutions.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,13 +14,82 @@ import numpy as np
 
 from vrag.errors import ConfigError
 
-__all__ = ["HALF", "OPENAI_CLIP_MEAN", "OPENAI_CLIP_STD", "EncoderSpec"]
+__all__ = ["HALF", "OPENAI_CLIP_MEAN", "OPENAI_CLIP_STD", "EncoderSpec", "PixelBudget"]
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 HALF = (0.5, 0.5, 0.5)
 
 Modality = Literal["video", "image", "text"]
+MAX_ASPECT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PixelBudget:
+    """Dynamic resolution (Qwen-VL style): keep the aspect ratio, snap sides to ``factor``, bound the area.
+
+    A frame of any size is fitted in up to two steps, each the reference's ``smart_resize``: round both sides
+    to multiples of the step's factor, then scale (area-preserving) into ``[min_pixels, max_pixels]``.
+    ``pre_factor`` (with its own bounds) is the first step of Qwen3-VL-Embedding's frame-list path, which
+    fits each frame as an image before fitting the video.
+
+    Attributes:
+        factor: side multiple of the final size (patch size x merge size).
+        min_pixels: least area of a frame.
+        max_pixels: largest area of a frame.
+        pre_factor: side multiple of a first fitting step; ``None`` for one step.
+        pre_min_pixels: least area of the first step.
+        pre_max_pixels: largest area of the first step.
+
+    Example:
+        >>> PixelBudget(factor=32, min_pixels=128 * 32 * 32, max_pixels=768 * 32 * 32).size(1280, 720)
+        (1152, 640)
+    """
+
+    factor: int
+    min_pixels: int
+    max_pixels: float
+    pre_factor: int | None = None
+    pre_min_pixels: int = 0
+    pre_max_pixels: float = math.inf
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of a ``width x height`` frame once fitted.
+
+        Raises:
+            ConfigError: an aspect ratio above 200 (the reference refuses it too).
+        """
+        if self.pre_factor is not None:
+            height, width = smart_resize(
+                height, width, self.pre_factor, self.pre_min_pixels, self.pre_max_pixels
+            )
+        height, width = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+        return width, height
+
+
+def smart_resize(
+    height: int, width: int, factor: int, min_pixels: float, max_pixels: float
+) -> tuple[int, int]:
+    """``(height, width)``: sides rounded to ``factor`` multiples, area scaled into bounds (qwen-vl-utils).
+
+    Raises:
+        ConfigError: an empty frame or an aspect ratio above 200.
+    """
+    if min(height, width) < 1:
+        raise ConfigError(f"frame of {width}x{height} pixels is empty")
+    if max(height, width) / min(height, width) > MAX_ASPECT:
+        raise ConfigError(f"frame of {width}x{height}: aspect ratio above {MAX_ASPECT} is not supported")
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +118,9 @@ class EncoderSpec:
         text_max_length: tokens per text (padding rule of the checkpoint), when there is a text tower.
         text_pad_to_max: whether texts are padded to ``text_max_length`` (the model pools the last position).
         vectors: vectors per clip from ``encode_video_multi`` (more than 1: a multivector scored by MaxSim).
+        pixel_budget: dynamic resolution: frames keep their aspect ratio and are decoded at
+            ``pixel_budget.size(width, height)``; ``input_size`` is then that of a nominal source (see the
+            family).
 
     Example:
         >>> spec = EncoderSpec(name="demo", family="frames", source="x", modality="image", dim=4, frames=4,
@@ -76,6 +149,7 @@ class EncoderSpec:
     text_max_length: int | None = None
     text_pad_to_max: bool = False
     vectors: int = 1
+    pixel_budget: PixelBudget | None = None
 
     @property
     def clip_seconds(self) -> float | None:
@@ -105,8 +179,11 @@ class EncoderSpec:
         """``(width, height)`` to ask the decoder for, so the encoder's own resize becomes the identity.
 
         For centre-crop encoders this keeps the aspect ratio (shortest edge = ``resize_shortest``, like the
-        Hugging Face processors); otherwise it is the model's input size.
+        Hugging Face processors); with a pixel budget, the budget's fitted size; otherwise the model's input
+        size.
         """
+        if self.pixel_budget is not None:
+            return self.pixel_budget.size(width, height)
         if self.resize_shortest is None:
             return self.input_size[1], self.input_size[0]
         short, long = sorted((width, height))

@@ -371,7 +371,9 @@ RERANKERS: Registry[Reranker] = Registry("reranker")
 
 
 def _register() -> None:
-    for cls in (SentenceReranker, CrossEncoderReranker, LLMReranker, CascadeReranker):
+    from vrag.search._rerank_qwen3vl import Qwen3VLReranker  # subclasses Reranker (defined above)
+
+    for cls in (SentenceReranker, CrossEncoderReranker, LLMReranker, CascadeReranker, Qwen3VLReranker):
         RERANKERS.register(cls.name, cls, description=(cls.__doc__ or "").splitlines()[0])
 
 
