@@ -144,7 +144,7 @@ def _search_options(parser: argparse.ArgumentParser, *, k: int) -> None:
     parser.add_argument("--after", help="only moments starting at or after this time (90 or 1:30)")
     parser.add_argument("--before", help="only moments ending at or before this time")
     parser.add_argument("--where", action="append", help="payload filter KEY=VALUE (repeatable)")
-    parser.add_argument("--rerank", help="rescore the candidates: sentence, cross-encoder, cascade")
+    parser.add_argument("--rerank", help="rescore the candidates: sentence, cross-encoder, cascade, qwen3-vl")
 
 
 def _eval_verbs(verbs: Any) -> None:

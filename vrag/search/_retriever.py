@@ -188,7 +188,10 @@ class Retriever:
                 text = self.channels.text_channel
                 if rerank == "sentence" and text:
                     options["encoder"] = self.channels.text  # the index's own text encoder
-                if rerank in ("sentence", "cross-encoder", "cascade") and self.channels.config.device:
+                if (
+                    rerank in ("sentence", "cross-encoder", "cascade", "qwen3-vl")
+                    and self.channels.config.device
+                ):
                     options["device"] = self.channels.config.device
                 self._rerankers[rerank] = create_reranker(rerank, **options)
             return self._rerankers[rerank]
