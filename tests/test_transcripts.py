@@ -31,7 +31,7 @@ EXPECTED = [
     Cue(0.5, 1.25, "Hello world & friends.", "subtitle"),
     Cue(1.5, 2.0, "Line one\nline two", "subtitle"),
 ]
-NO_ASR_NOTE = "no subtitles found and faster-whisper is not installed: pip install 'vrag[asr]'"
+NO_ASR_NOTE = "no subtitles found and faster-whisper is not installed: pip install 'vrag-video[asr]'"
 
 
 def _cues(cues: list[Cue] | tuple[Cue, ...]) -> list[tuple[float, float, str, str]]:
