@@ -26,6 +26,10 @@ SearchType = Literal["similarity", "similarity_score_threshold", "mmr"]
 RENAMED = {"filter": "where", "fetch_k": "candidates"}
 """LangChain vector-store ``search_kwargs`` names → ``SearchOptions`` fields."""
 
+VIDEO_KEYS = ("video", "video_id")
+"""Filter keys that name videos: they become ``SearchOptions.video`` (paths, file names as citations show
+them, or video ids), not an exact match on the stored path."""
+
 
 @dataclass(frozen=True, slots=True)
 class Translated:
@@ -41,7 +45,8 @@ def translate(
 ) -> Translated:  # fmt: skip
     """``kwargs`` in the words of LangChain's vector-store retrievers (``k``, ``filter``, ``fetch_k``,
     ``lambda_mult``, ``score_threshold``) or of :class:`vrag.search.SearchOptions` (``video``, ``after``,
-    ``rerank``, ...), as options applied over ``base``. ``SearchOptions`` judges every value.
+    ``rerank``, ...), as options applied over ``base``. ``SearchOptions`` judges every value. A filter on
+    ``video`` / ``video_id`` selects videos as ``video=`` does; other keys are payload fields (``where``).
 
     ``search_type`` (LangChain's ``VectorStoreRetriever`` values) sets defaults when there is no ``base``:
     ``"mmr"`` turns diversity on (``lambda_mult`` 0.5 unless given), ``"similarity_score_threshold"`` needs
@@ -63,12 +68,18 @@ def translate(
             raise ConfigError(f"{owner}: lambda_mult is a number within [0, 1], got {lambda_mult!r}")
         # LangChain's lambda_mult weighs relevance (1: none of the diversity); vrag's mmr weighs diversity
         changes.setdefault("mmr", 1.0 - (0.5 if lambda_mult is None else lambda_mult))
-    where = changes.get("where")
-    if where is not None and not isinstance(where, Mapping):
-        raise ConfigError(
-            f"{owner}: filter is a mapping of payload field → value or list of values (e.g. "
-            f"{{'video': 'talk.mp4'}}), not a {type(where).__name__}"
-        )
+    where = changes.pop("where", None)
+    if where is not None:
+        if not isinstance(where, Mapping):
+            raise ConfigError(
+                f"{owner}: filter is a mapping of payload field → value or list of values (e.g. "
+                f"{{'video': 'talk.mp4'}}), not a {type(where).__name__}"
+            )
+        where = dict(where)
+        videos = [where.pop(key) for key in VIDEO_KEYS if key in where]
+        if len(videos) > 1 or (videos and changes.get("video") is not None):
+            raise ConfigError(f"{owner}: give the videos once (filter video, filter video_id or video)")
+        changes |= {"where": where or None, "video": videos[0]} if videos else {"where": where}
     options = SearchOptions.from_mapping(changes, base=base.options if base else None, owner=owner)
     return Translated(options, threshold)
 
