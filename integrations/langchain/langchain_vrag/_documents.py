@@ -31,8 +31,7 @@ def to_document(hit: Hit, *, media_url: str | None = None) -> Document:
         ``video_id``, ``start``, ``end``, ``score`` (relevance in [0, 1]), ``raw_score``, ``keyframe``,
         ``channel_scores``, ``citation`` and ``url`` (playable, with a ``#t=start,end`` media fragment).
     """
-    base = media_url.format(video_id=hit.video_id) if media_url else None
-    metadata = {k: v for k, v in hit.to_dict(media_base=base).items() if k not in NOT_METADATA}
+    metadata = {k: v for k, v in hit.to_dict(media_base=media_url).items() if k not in NOT_METADATA}
     return Document(id=hit.id or None, page_content=hit.text, metadata=metadata)
 
 

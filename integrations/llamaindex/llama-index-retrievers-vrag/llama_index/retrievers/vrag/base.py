@@ -56,8 +56,7 @@ def hit_to_node(hit: Hit, *, media_url: str | None = None) -> TextNode:
     Args:
         media_url: the URL the video is served at, with ``{video_id}``; default the file's ``file://`` URI.
     """
-    base = media_url.format(video_id=hit.video_id) if media_url else None
-    metadata = {key: value for key, value in hit.to_dict(media_base=base).items() if key != "text"}
+    metadata = {key: value for key, value in hit.to_dict(media_base=media_url).items() if key != "text"}
     hidden = [key for key in metadata if key not in LLM_METADATA_KEYS]
     return TextNode(
         id_=hit.id or None,
