@@ -284,7 +284,7 @@ def test_no_speech_channel_says_why(tmp_path: Path) -> None:
     assert load_transcript(video) == Transcript((), "none", None, NO_ASR_NOTE)
     off = load_transcript(video, asr="off")
     assert off.source == "none" and off.note == "no subtitles found and speech recognition is off (asr='off')"
-    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag\[asr\]'"):
+    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag-video\[asr\]'"):
         load_transcript(video, asr="on")
 
 
