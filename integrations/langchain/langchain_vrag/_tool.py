@@ -53,7 +53,7 @@ class VideoSearchTool(BaseTool):
         index: an open ``vrag.VideoIndex``, or an index folder (opened on first use, shared in the process).
         k: how many moments per search (also accepted as ``search_kwargs["k"]``).
         search_kwargs: other search options for every search, in ``VideoRetriever``'s words (e.g.
-            ``{"rerank": "sentence"}``, ``{"filter": {"speech": "en"}}``).
+            ``{"rerank": "sentence"}``, ``{"filter": {"video": "talk.mp4"}}``).
         media_url: see ``VideoRetriever``.
 
     Example:
