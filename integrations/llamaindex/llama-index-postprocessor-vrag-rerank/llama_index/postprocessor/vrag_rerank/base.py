@@ -70,14 +70,15 @@ def _as_hit(result: NodeWithScore) -> Hit:
     )
 
 
-def _rescored(node: BaseNode, ranked: Ranked) -> BaseNode:
+def _rescored(result: NodeWithScore, ranked: Ranked) -> BaseNode:
     """A copy of a span node with its new score in the metadata (the retrieval score and the reranker's own
     score kept in ``channel_scores``, as ``Reranker.rerank`` keeps them)."""
+    node = result.node
     if _span(node) is None:
         return node
     scores = {
         **node.metadata.get("channel_scores", {}),
-        "retrieval": node.metadata.get("score"),
+        "retrieval": result.score,
         "rerank": ranked.rerank,
     }
     return node.model_copy(
@@ -150,7 +151,7 @@ class VideoReranker(BaseNodePostprocessor):
         )
         texts = [n for n in nodes if not isinstance(n.node, ImageNode)]
         ranked = self._reranker.order(query_bundle.query_str, [_as_hit(n) for n in texts], k=self.top_n)
-        out = [NodeWithScore(node=_rescored(texts[r.index].node, r), score=r.score) for r in ranked]
+        out = [NodeWithScore(node=_rescored(texts[r.index], r), score=r.score) for r in ranked]
         out += _keyframes_after(nodes, out)
         dispatcher.event(ReRankEndEvent(nodes=out))
         return out
