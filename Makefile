@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml $(wildcard integrations/*/*/pyproject.toml in
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip uninstall -q -y vrag 2>/dev/null || true  # the distribution's old name (now vrag-video)
 	$(BIN)/python -m pip install -q -e ".[dev]" $(INTEGRATIONS)
 	touch $@
 

@@ -136,7 +136,7 @@ def build_chat_engine(
     """A chat engine whose context for each turn is the ``k`` best moments of the indexed videos."""
     llm = llm or QuotingLLM()
     return CondensePlusContextChatEngine.from_defaults(
-        retriever=VideoRetriever(index, k=k),
+        retriever=VideoRetriever(index, similarity_top_k=k),
         llm=llm,
         context_prompt=CONTEXT_PROMPT,
         # an in-process buffer (the default Memory keeps the chat in an aiosqlite database)

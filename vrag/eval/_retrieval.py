@@ -290,7 +290,7 @@ def run_retrieval_eval(
             fused+rerank).
         videos: how many lectures (1–10, default all ten, ~11 min of video, ~110 queries).
         seed: corpus layout seed (containers, slide lengths, transitions).
-        progress: print progress to stderr.
+        progress: show a progress bar (tqdm) on stderr.
         chunkers: ``"fixed"`` (10 s windows) and/or ``"semantic"`` (shots merged by looks and words).
         k: hits per query.
 
@@ -299,7 +299,7 @@ def run_retrieval_eval(
 
     Raises:
         UnknownNameError: an unknown variant or chunker.
-        ModelUnavailableError: RapidOCR (``vrag[ocr]``) or the bundled MiniLM is not installed.
+        ModelUnavailableError: RapidOCR (``vrag-video[ocr]``) or the bundled MiniLM is not installed.
         MediaError: a generated video could not be indexed.
     """
     started = time.perf_counter()
@@ -308,22 +308,32 @@ def run_retrieval_eval(
     if k < 5:
         raise ConfigError(f"k must be at least 5 (Recall@5 is reported), got {k}")
     _require_ocr()
-    say = _printer(progress)
+    from tqdm.auto import tqdm
+
     tag = f"n{videos or 'all'}-s{seed}"
-    say(f"generating lectures in {workdir / f'corpus-{tag}'}")
-    corpus = make_lecture_corpus(workdir / f"corpus-{tag}", videos=videos, seed=seed)
-    rows, notes = [], list(NOTES)
-    for chunker in chunkers:
-        location = workdir / f"index-{chunker}-{tag}"
-        _build_index(location, chunker, corpus, progress, say)
-        for variant in variants:
-            say(f"{chunker}: scoring {variant} on {len(corpus.queries)} queries")
-            try:
-                outcomes, seconds = _score(variant, location, corpus, k, workdir)
-            except ModelUnavailableError as err:
-                notes.append(f"{chunker}/{variant} skipped: {err}")
-                continue
-            rows.append(summarize(chunker, variant, outcomes, seconds))
+    steps = tqdm(
+        total=1 + len(chunkers) * (1 + len(variants)), desc="generating lectures", unit="step",
+        disable=not progress, file=sys.stderr,
+    )  # fmt: skip
+    with steps:
+        corpus = make_lecture_corpus(workdir / f"corpus-{tag}", videos=videos, seed=seed)
+        steps.update()
+        rows, notes = [], list(NOTES)
+        for chunker in chunkers:
+            location = workdir / f"index-{chunker}-{tag}"
+            steps.set_description(f"{chunker}: indexing {len(corpus.videos)} videos")
+            steps.set_postfix_str(_build_index(location, chunker, corpus, progress))
+            steps.update()
+            for variant in variants:
+                steps.set_description(f"{chunker}: scoring {variant} ({len(corpus.queries)} queries)")
+                try:
+                    outcomes, seconds = _score(variant, location, corpus, k, workdir)
+                except ModelUnavailableError as err:
+                    notes.append(f"{chunker}/{variant} skipped: {err}")
+                    continue
+                finally:
+                    steps.update()
+                rows.append(summarize(chunker, variant, outcomes, seconds))
     return RetrievalReport(
         tuple(rows), corpus.to_dict(), k, time.perf_counter() - started, tuple(dict.fromkeys(notes))
     )
@@ -343,16 +353,8 @@ def _require_ocr() -> None:
     if importlib.util.find_spec("rapidocr_onnxruntime") is None:
         raise ModelUnavailableError(
             "the retrieval evaluation reads slide text with RapidOCR, which is not installed: "
-            "pip install 'vrag[ocr]'"
+            "pip install 'vrag-video[ocr]'"
         )
-
-
-def _printer(progress: bool) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        if progress:
-            print(f"[eval] {message}", file=sys.stderr, flush=True)
-
-    return say
 
 
 def _config(chunker: str) -> Any:
@@ -363,18 +365,16 @@ def _config(chunker: str) -> Any:
     )
 
 
-def _build_index(
-    location: Path, chunker: str, corpus: LectureCorpus, progress: bool, say: Callable[[str], None]
-) -> None:
+def _build_index(location: Path, chunker: str, corpus: LectureCorpus, progress: bool) -> str:
+    """Index the corpus at ``location`` (videos already there are reused); returns what was done."""
     from vrag.index import VideoIndex
 
-    say(f"{chunker}: indexing {len(corpus.videos)} videos into {location}")
     with VideoIndex.open(location, _config(chunker)) as index:
         report = index.add(corpus.videos, progress=progress)
     if report.failed:
         bad = report.failed[0]
         raise MediaError(bad.path, f"could not be indexed for the evaluation ({bad.message})")
-    say(f"{chunker}: {len(report.indexed)} indexed, {len(report.skipped)} reused, {report.seconds:.1f} s")
+    return f"{len(report.indexed)} indexed, {len(report.skipped)} reused, {report.seconds:.1f} s"
 
 
 def _score(

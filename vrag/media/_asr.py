@@ -1,4 +1,4 @@
-"""Speech recognition with faster-whisper (optional extra ``vrag[asr]``), for videos without subtitles.
+"""Speech recognition with faster-whisper (optional extra ``vrag-video[asr]``), for videos without subtitles.
 
 Nothing is downloaded: a model size (``"small"``) is used only when its files are already in the local
 Hugging Face cache; otherwise pass a local model folder. Audio is mono float32 at 16 kHz, sample 0 at the
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "small"
 SAMPLE_RATE = 16_000
-INSTALL_HINT = "pip install 'vrag[asr]'"
+INSTALL_HINT = "pip install 'vrag-video[asr]'"
 
 
 class WhisperLike(Protocol):

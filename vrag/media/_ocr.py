@@ -1,4 +1,4 @@
-"""On-screen text (slides, captions burnt into the picture, signs) with RapidOCR (extra ``vrag[ocr]``).
+"""On-screen text (slides, captions burnt into the picture, signs) with RapidOCR (extra ``vrag-video[ocr]``).
 
 RapidOCR runs PP-OCRv4 detection + recognition ONNX models that ship inside ``rapidocr-onnxruntime``, so
 nothing is downloaded. It costs about 0.3 s per 640x360 frame on a 2-core CPU: run it on keyframes only.
@@ -24,7 +24,7 @@ from vrag.types import Cue, Frames
 
 __all__ = ["OcrEngine", "ocr_frames", "ocr_image"]
 
-INSTALL_HINT = "pip install 'vrag[ocr]'"
+INSTALL_HINT = "pip install 'vrag-video[ocr]'"
 _WORD = re.compile(r"\w+")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from vrag._sentences import ends_sentence
 from vrag.errors import (
     ConfigError,
     ModelUnavailableError,
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 SIDECAR_SUFFIXES = (".srt", ".vtt")
 SENTENCE_GAP_S = 0.6
 _LAST_CUE_S = 3.0  # length given to a final embedded cue that carries no duration at all
-_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]»]*$")
 _TS = r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})"
 _TIMING = re.compile(rf"^{_TS}\s*-->\s*{_TS}(?:\s.*)?$")
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -211,7 +211,7 @@ def sentence_boundaries(cues: Iterable[Cue]) -> list[float]:
     for cue, following in zip(ordered, [*ordered[1:], None], strict=False):
         latest_end = max(latest_end, cue.end)
         pause = following is None or following.start - latest_end >= SENTENCE_GAP_S - 1e-9
-        if pause or _SENTENCE_END.search(cue.text.rstrip()):
+        if pause or ends_sentence(cue.text):
             times.add(float(latest_end if pause else cue.end))
     return sorted(times)
 

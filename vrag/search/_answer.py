@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vrag._sentences import sentences
 from vrag.types import Hit
 
 __all__ = ["Answer", "Citation", "answer_with_llm", "check_citations", "citation_marker", "extractive_answer"]
 
 _TIME = r"(\d+(?::\d{2}){1,2}(?:\.\d+)?)"
 _MARKER = re.compile(rf"\[([^\[\]]+?)\s+{_TIME}\s*[–—-]\s*{_TIME}\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _TOLERANCE = 0.051  # markers carry 0.1 s resolution
 
 NOTHING = "The indexed videos do not say anything about that."
@@ -115,14 +115,13 @@ def extractive_answer(question: str, hits: Sequence[Hit], *, passages: int = 3) 
     texts = [h for h in hits if h.text.strip()]
     lines = []
     for hit in texts:
-        sentences = [s.strip() for s in _SENTENCE.split(hit.text) if s.strip()]
-        overlap, best = max((len(asked & set(content_words(s))), s) for s in reversed(sentences))
+        overlap, best = max((len(asked & set(content_words(s))), s) for s in reversed(sentences(hit.text)))
         if overlap:
             lines.append(f"{best} {citation_marker(hit)}")
         if len(lines) == passages:
             break
     if not lines and texts:
-        first = next(s for s in _SENTENCE.split(texts[0].text) if s.strip()).strip()
+        first = sentences(texts[0].text)[0]
         lines.append(f"{CLOSEST} {first} {citation_marker(texts[0])}")
     if not lines:
         return Answer(NOTHING, (), tuple(hits))

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vrag._registry import Registry
+from vrag._sentences import sentences
 from vrag.errors import ConfigError, MediaError, ModelUnavailableError, WeightsUnavailableError
 from vrag.types import Hit
 
@@ -58,8 +59,6 @@ __all__ = [
 
 NO_EVIDENCE = -1.0
 """Score of a span a text reranker cannot judge (no text), below any real score."""
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +141,6 @@ def _unit_range(values: Sequence[float]) -> np.ndarray:
     return (arr - arr.min()) / span if span > 0 else np.ones_like(arr)
 
 
-def sentences(text: str) -> list[str]:
-    """The non-empty sentences / lines of an evidence text."""
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
-
-
 class SentenceReranker(Reranker):
     """Scores a span by its evidence sentence closest to the query (bi-encoder MaxSim over sentences).
 
@@ -215,7 +209,8 @@ class CrossEncoderReranker(Reranker):
             from sentence_transformers import CrossEncoder
         except ImportError as err:
             raise ModelUnavailableError(
-                "the cross-encoder reranker needs sentence-transformers: pip install 'vrag[text]'"
+                "the cross-encoder reranker needs sentence-transformers (a vrag-video dependency): "
+                "pip install sentence-transformers"
             ) from err
         from vrag.encoders._loading import cache_dir, hub_file, is_offline, quiet_loading
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,16 +33,14 @@ def llm_as_callable(llm: BaseLanguageModel[Any], *, callbacks: Callbacks = None)
     return complete
 
 
-def _key(hit: Hit) -> tuple[Any, ...]:
-    return hit.video, hit.video_id, hit.start, hit.end, hit.text
-
-
 class VideoReranker(BaseDocumentCompressor):
     """Reorders retrieved video moments with a vrag reranker, best first, each with its ``relevance_score``.
 
-    Returns copies: each keeps its metadata and gains ``metadata["relevance_score"]`` (the reranker's score,
-    higher is better); the input Documents are left as they were. Documents that are not video spans (no
-    ``video`` / ``start`` / ``end`` metadata) are judged by their text alone.
+    Returns copies: each keeps its metadata and gains ``metadata["relevance_score"]`` (in [0, 1], higher is
+    better: the reranker's score blended with the retrieval ``score``, see ``vrag.search.Reranker``) and
+    ``metadata["rerank_score"]`` (the reranker's own score); the input Documents are left as they were.
+    Documents that are not video spans (no ``video`` / ``start`` / ``end`` metadata) are judged by their text
+    alone.
 
     Args:
         reranker: a reranker name — ``"sentence"`` (offline, the bundled MiniLM), ``"cross-encoder"``,
@@ -111,14 +108,11 @@ class VideoReranker(BaseDocumentCompressor):
     ) -> Sequence[Document]:
         """The documents reordered by relevance to ``query`` (copies with ``relevance_score``), best first."""
         hits = [self._as_hit(d) for d in documents]
-        ranked = self._reranker(callbacks).rerank(query, hits, k=self.top_n)
-        waiting: defaultdict[tuple[Any, ...], deque[Document]] = defaultdict(deque)
-        for hit, doc in zip(hits, documents, strict=True):
-            waiting[_key(hit)].append(doc)
         out = []
-        for hit in ranked:  # equal spans keep their order (the rerank is stable)
-            doc = waiting[_key(hit)].popleft()
-            metadata = copy.deepcopy(doc.metadata) | {"relevance_score": hit.score}  # inputs stay untouched
+        for r in self._reranker(callbacks).order(query, hits, k=self.top_n):
+            doc = documents[r.index]
+            scores = {"relevance_score": r.score, "rerank_score": r.rerank}
+            metadata = copy.deepcopy(doc.metadata) | scores  # inputs stay untouched
             out.append(doc.model_copy(update={"metadata": metadata}))
         return out
 

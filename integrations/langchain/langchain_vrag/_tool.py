@@ -8,10 +8,11 @@ from typing import Any, Literal
 from langchain_core.callbacks import CallbackManagerForToolRun
 from langchain_core.documents import Document
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from langchain_vrag._documents import to_document
-from langchain_vrag._index import IndexLike, as_index_field, check_options, resolve_index
+from langchain_vrag._index import IndexLike
+from langchain_vrag._retriever import VideoRetriever
 from vrag import Hit, VideoIndex
 from vrag.errors import ConfigError
 
@@ -45,12 +46,15 @@ class VideoSearchTool(BaseTool):
     With ``response_format="content_and_artifact"``, a tool call returns a ``ToolMessage`` whose content is
     one ``[video mm:ss–mm:ss] text`` line per moment (what the model reads and cites) and whose ``artifact``
     is the same moments as Documents (``VideoRetriever``'s format), in the same order, for the application.
-    A bad argument (an unknown video, say) comes back to the model as an error message it can act on.
+    The model may narrow a search with ``video``, ``after`` and ``before``. A bad argument (an unknown video,
+    say) comes back to the model as an error message it can act on.
 
     Args:
-        index: an open ``vrag.VideoIndex``, or an index folder (opened on first use, once per process).
-        k: how many moments per search.
-        search_kwargs: other ``VideoIndex.search`` options for every search, e.g. ``{"rerank": "sentence"}``.
+        index: an open ``vrag.VideoIndex``, or an index folder (opened on first use, shared in the process).
+        k: how many moments per search (also accepted as ``search_kwargs["k"]``).
+        search_kwargs: other search options for every search, in ``VideoRetriever``'s words (e.g.
+            ``{"rerank": "sentence"}``, ``{"filter": {"video": "talk.mp4"}}``).
+        media_url: see ``VideoRetriever``.
 
     Example:
         >>> from langchain_vrag import VideoSearchTool
@@ -72,20 +76,27 @@ class VideoSearchTool(BaseTool):
     k: int = Field(default=4, ge=1)
     """How many moments per search."""
     search_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """``VideoIndex.search`` options applied to every search."""
+    """Search options applied to every search."""
+    media_url: str | None = None
+    """Served media URL template with ``{video_id}`` (None: ``file://`` URIs)."""
+
+    _retriever: VideoRetriever = PrivateAttr()
 
     def __init__(
         self,
         *,
         index: IndexLike,
-        k: int = 4,
+        k: int | None = None,
         search_kwargs: Mapping[str, Any] | None = None,
+        media_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        options = check_options(search_kwargs or {}, owner="VideoSearchTool search_kwargs")
-        if "k" in options:
-            raise ConfigError("VideoSearchTool: give k as VideoSearchTool(k=...), not in search_kwargs")
-        super().__init__(index=as_index_field(index), k=k, search_kwargs=options, **kwargs)
+        retriever = VideoRetriever(index=index, k=k, search_kwargs=search_kwargs, media_url=media_url)
+        super().__init__(
+            index=retriever.index, k=retriever.k, search_kwargs=retriever.search_kwargs, media_url=media_url,
+            **kwargs,
+        )  # fmt: skip
+        self._retriever = retriever
 
     def _run(
         self,
@@ -95,14 +106,11 @@ class VideoSearchTool(BaseTool):
         before: float | None = None,
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> tuple[str, list[Document]]:
-        index = resolve_index(self.index)  # a missing index is the developer's to fix, not the model's
-        filters = {
-            name: v for name, v in (("video", video), ("after", after), ("before", before)) if v is not None
-        }
+        self._retriever.opened()  # a missing index is the developer's to fix, not the model's
         try:
-            hits = index.search(query, k=self.k, **{**self.search_kwargs, **filters})
+            hits = self._retriever.search(query, video=video, after=after, before=before)
         except ConfigError as err:
             raise ToolException(str(err)) from err
         if not hits:
             return f"No moment of the indexed videos matches {query!r}.", []
-        return format_moments(hits), [to_document(h) for h in hits]
+        return format_moments(hits), [to_document(h, media_url=self.media_url) for h in hits]

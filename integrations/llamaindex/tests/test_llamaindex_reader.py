@@ -17,8 +17,8 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 
 
 @pytest.fixture(scope="module")
-def documents(corpus: Path):
-    reader = VideoReader(ocr="off")
+def documents(corpus: Path, index: VideoIndex):
+    reader = VideoReader(index=index)  # the index's cutting and fingerprint
     return SimpleDirectoryReader(
         str(corpus), file_extractor=dict.fromkeys(VIDEO_SUFFIXES, reader), required_exts=list(VIDEO_SUFFIXES)
     ).load_data()
@@ -46,12 +46,18 @@ def test_documents_show_llms_only_the_citation(documents) -> None:
 def test_ids_are_stable_across_runs_and_match_the_retrievers(
     documents, corpus: Path, index: VideoIndex
 ) -> None:
-    again = VideoReader(ocr="off").load_data(corpus / "neural_networks.mkv")
+    folder = index.info().location
+    again = VideoReader(index=folder).load_data(corpus / "neural_networks.mkv")  # the index by its folder
     first = {d.id_: d.text for d in documents if d.metadata["file_name"] == "neural_networks.mkv"}
     assert {d.id_: d.text for d in again} == first and len(first) == 4
     assert len({d.id_ for d in documents}) == len(documents)
-    node = VideoRetriever(index, k=1).retrieve("how does backpropagation send the error backwards")[0].node
+    nodes = VideoRetriever(index, similarity_top_k=20).retrieve(
+        "how does backpropagation send the error backwards"
+    )
+    node = nodes[0].node
     assert node.node_id in first and first[node.node_id] == node.text  # same span, same id, same text
+    stored = {n.node.node_id for n in nodes if n.node.metadata["video"].endswith("neural_networks.mkv")}
+    assert stored == set(first)  # every document's id is the point id of that span in the index
 
 
 def test_extra_info_and_several_files(corpus: Path) -> None:
@@ -63,6 +69,20 @@ def test_extra_info_and_several_files(corpus: Path) -> None:
         ("video_search.webm", 0.0), ("video_search.webm", 20.0),
     ]  # fmt: skip
     assert {d.metadata["course"] for d in docs} == {"ml101"}
+
+
+def test_without_the_index_ids_are_stable_but_not_the_indexs(corpus: Path, documents) -> None:
+    alone = VideoReader(ocr="off").load_data(corpus / "neural_networks.mkv")
+    again = VideoReader(ocr="off").load_data(corpus / "neural_networks.mkv")
+    assert [d.id_ for d in alone] == [d.id_ for d in again]
+    assert not {d.id_ for d in alone} & {d.id_ for d in documents}
+
+
+def test_a_chunker_unlike_the_indexs_is_refused(index: VideoIndex, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="leave chunker and chunk_options unset"):
+        VideoReader(index=index, chunker="fixed")
+    with pytest.raises(ConfigError, match="no vrag index at"):
+        VideoReader(index=tmp_path / "nothing")
 
 
 def test_bad_input_raises_typed_errors(tmp_path: Path) -> None:

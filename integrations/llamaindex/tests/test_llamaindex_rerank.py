@@ -58,31 +58,33 @@ def _spans(results: list[NodeWithScore]) -> list[tuple[str, float, float]]:
 
 
 def test_llm_reranker_follows_the_llms_ratings(index: VideoIndex) -> None:
-    nodes = VideoRetriever(index, k=5).retrieve("gradient descent")
+    nodes = VideoRetriever(index, similarity_top_k=5).retrieve("gradient descent")
     judge = KeywordJudge(keyword="validation set")
     reranker = VideoReranker(llm=judge, top_n=2, blend=0.0)
     reranked = reranker.postprocess_nodes(nodes, query_str="gradient descent")
     assert _spans(nodes)[0] != ("intro_to_ml.mp4", 32.0, 44.0)  # not first before reranking
     assert len(reranked) == 2 and _spans(reranked)[0] == ("intro_to_ml.mp4", 32.0, 44.0)
-    assert "validation set" in reranked[0].node.text and reranked[0].score == 9.0
+    assert "validation set" in reranked[0].node.text and reranked[0].score == 1.0  # best of the candidates
+    assert reranked[0].node.metadata["channel_scores"]["rerank"] == 9.0  # the LLM's own rating
     assert "[intro_to_ml.mp4 00:32.0–00:44.0]" in judge.prompts[-1]  # the LLM saw the citation markers
 
 
 def test_sentence_reranker_brings_the_answering_span_first(index: VideoIndex) -> None:
-    nodes = VideoRetriever(index, k=6).retrieve("training")
+    nodes = VideoRetriever(index, similarity_top_k=6).retrieve("training")
     reranked = VideoReranker("sentence", top_n=3, blend=0.0).postprocess_nodes(nodes, query_str=OVERFITTING)
     assert len(reranked) == 3 and _spans(reranked)[0] == ("intro_to_ml.mp4", 32.0, 44.0)
     scores = [r.score for r in reranked]
     assert scores == sorted(scores, reverse=True)
     top = reranked[0].node.metadata
-    assert top["score"] == reranked[0].score and top["channel_scores"]["rerank"] == reranked[0].score
+    assert top["score"] == reranked[0].score == 1.0  # blend=0: the reranker's order, scaled to [0, 1]
+    assert 0.0 < top["channel_scores"]["rerank"] <= 1.0  # the raw cosine of the best sentence
     retrieved = next(n for n in nodes if n.node.node_id == reranked[0].node.node_id)
     assert top["channel_scores"]["retrieval"] == retrieved.score
     assert retrieved.node.metadata["score"] == retrieved.score  # the retriever's nodes are left as they were
 
 
 def test_keyframe_nodes_follow_their_spans(index: VideoIndex, sentence: Reranker) -> None:
-    nodes = VideoRetriever(index, k=4, keyframes=True).retrieve("training")
+    nodes = VideoRetriever(index, similarity_top_k=4, keyframes=True).retrieve("training")
     reranked = VideoReranker(sentence, top_n=2).postprocess_nodes(nodes, query_str=OVERFITTING)
     assert [isinstance(r.node, ImageNode) for r in reranked] == [False, False, True, True]
     assert _spans(reranked[2:]) == _spans(reranked[:2])

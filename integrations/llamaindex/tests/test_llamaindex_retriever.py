@@ -30,7 +30,7 @@ def run(coro):
 
 
 def test_question_finds_the_slide_that_answers_it(index: VideoIndex, slide_at) -> None:
-    results = VideoRetriever(index, k=3).retrieve(BACKPROP)
+    results = VideoRetriever(index, similarity_top_k=3).retrieve(BACKPROP)
     top = results[0]
     assert isinstance(top.node, TextNode) and not isinstance(top.node, ImageNode)
     meta = top.node.metadata
@@ -47,14 +47,14 @@ def test_question_finds_the_slide_that_answers_it(index: VideoIndex, slide_at) -
 
 def test_nodes_carry_exactly_what_the_index_returned(index: VideoIndex) -> None:
     hits = index.search(BACKPROP, k=4)
-    nodes = VideoRetriever(index, k=4).retrieve(BACKPROP)
+    nodes = VideoRetriever(index, similarity_top_k=4).retrieve(BACKPROP)
     assert [node_to_hit(n.node) for n in nodes] == hits  # video, id, start, end, score, text, keyframe
     assert [n.node.metadata["channel_scores"] for n in nodes] == [h.channel_scores for h in hits]
     assert len({n.node.node_id for n in nodes}) == 4
 
 
 def test_llm_sees_the_citation_and_the_text_only(index: VideoIndex) -> None:
-    node = VideoRetriever(index, k=1).retrieve(BACKPROP)[0].node
+    node = VideoRetriever(index, similarity_top_k=1).retrieve(BACKPROP)[0].node
     shown = node.get_content(metadata_mode=MetadataMode.LLM)
     assert shown.startswith("citation: [neural_networks.mkv 00:12.0–00:24.0]") and node.text in shown
     assert "video_id" not in shown and "channel_scores" not in shown
@@ -62,16 +62,17 @@ def test_llm_sees_the_citation_and_the_text_only(index: VideoIndex) -> None:
 
 
 @pytest.mark.parametrize("k", [1, 4, 7])
-def test_k_is_honoured(index: VideoIndex, k: int) -> None:
-    assert len(VideoRetriever(index, k=k).retrieve("learning")) == k
+def test_similarity_top_k_is_honoured(index: VideoIndex, k: int) -> None:
+    retriever = VideoRetriever(index, similarity_top_k=k)
+    assert retriever.similarity_top_k == k and len(retriever.retrieve("learning")) == k
 
 
 def test_video_and_time_filters_are_honoured(index: VideoIndex, corpus: Path) -> None:
     intro = str(corpus / "intro_to_ml.mp4")
-    only_intro = VideoRetriever(index, k=10, video=intro).retrieve(BACKPROP)
+    only_intro = VideoRetriever(index, similarity_top_k=10, video=intro).retrieve(BACKPROP)
     assert len(only_intro) == 4 and {n.node.metadata["video"] for n in only_intro} == {intro}
 
-    windowed = VideoRetriever(index, k=10, after=12.0, before=32.0).retrieve("gradient")
+    windowed = VideoRetriever(index, similarity_top_k=10, after=12.0, before=32.0).retrieve("gradient")
     assert windowed and all(
         n.node.metadata["start"] >= 12.0 and n.node.metadata["end"] <= 32.0 for n in windowed
     )
@@ -80,12 +81,12 @@ def test_video_and_time_filters_are_honoured(index: VideoIndex, corpus: Path) ->
         (24.0, 32.0),
     }
 
-    by_payload = VideoRetriever(index, k=10, where={"video": intro}).retrieve(BACKPROP)
+    by_payload = VideoRetriever(index, similarity_top_k=10, where={"video": intro}).retrieve(BACKPROP)
     assert {n.node.metadata["video"] for n in by_payload} == {intro}
 
 
 def test_search_options_pass_through_and_typos_are_refused(index: VideoIndex) -> None:
-    capped = VideoRetriever(index, k=6, per_video=1).retrieve("learning")
+    capped = VideoRetriever(index, similarity_top_k=6, per_video=1).retrieve("learning")
     assert len({n.node.metadata["video"] for n in capped}) == len(capped) == 3
     with pytest.raises(ConfigError, match="per_vidoe"):
         VideoRetriever(index, per_vidoe=1)
@@ -99,13 +100,15 @@ def test_image_query_finds_the_moment_it_was_taken_from(
     frame = open_video(corpus / "neural_networks.mkv").frames_at([18.0]).data[0]
     shot = tmp_path / "slide.png"
     Image.fromarray(frame).save(shot)
-    results = VideoRetriever(index, k=3).retrieve(QueryBundle(query_str="", image_path=str(shot)))
+    results = VideoRetriever(index, similarity_top_k=3).retrieve(
+        QueryBundle(query_str="", image_path=str(shot))
+    )
     meta = results[0].node.metadata
     assert Path(meta["video"]).name == "neural_networks.mkv" and (meta["start"], meta["end"]) == (12.0, 24.0)
 
 
 def test_keyframes_come_as_image_nodes_of_the_right_slide(index: VideoIndex, corpus: Path, truth) -> None:
-    results = VideoRetriever(index, k=2, keyframes=True, image_format="png").retrieve(BACKPROP)
+    results = VideoRetriever(index, similarity_top_k=2, keyframes=True, image_format="png").retrieve(BACKPROP)
     texts, images = results[:2], results[2:]
     assert len(images) == 2 and all(isinstance(r.node, ImageNode) for r in images)
     assert not any(isinstance(r.node, ImageNode) for r in texts)
@@ -126,13 +129,13 @@ def test_keyframes_come_as_image_nodes_of_the_right_slide(index: VideoIndex, cor
 
 
 def test_jpeg_keyframes_by_default(index: VideoIndex) -> None:
-    image = VideoRetriever(index, k=1, keyframes=True).retrieve(BACKPROP)[1].node
+    image = VideoRetriever(index, similarity_top_k=1, keyframes=True).retrieve(BACKPROP)[1].node
     assert image.image_mimetype == "image/jpeg"
     assert Image.open(io.BytesIO(base64.b64decode(image.image))).format == "JPEG"
 
 
 def test_async_retrieval_gives_the_same_nodes(index: VideoIndex) -> None:
-    retriever = VideoRetriever(index, k=3)
+    retriever = VideoRetriever(index, similarity_top_k=3)
     sync = retriever.retrieve(BACKPROP)
     together = run(retriever.aretrieve(BACKPROP))
     assert [(n.node.node_id, n.score) for n in together] == [(n.node.node_id, n.score) for n in sync]

@@ -29,7 +29,12 @@ def run(coro):
 def test_tool_returns_cited_passages_best_first(index: VideoIndex) -> None:
     tool = video_search_tool(index, k=3)
     assert isinstance(tool, FunctionTool) and tool.metadata.name == "search_videos"
-    assert list(tool.metadata.fn_schema.model_json_schema()["properties"]) == ["query"]
+    assert list(tool.metadata.fn_schema.model_json_schema()["properties"]) == [
+        "query",
+        "video",
+        "after",
+        "before",
+    ]
     assert "[video mm:ss–mm:ss]" in tool.metadata.description
     output = tool.call(query=QUESTION)
     lines = output.content.splitlines()
@@ -48,6 +53,22 @@ def test_tool_applies_its_search_options(index: VideoIndex, corpus) -> None:
     assert tool.metadata.name == "lecture_search" and names == ["video_search.webm"] * 3
     with pytest.raises(ConfigError, match="befor"):
         VideoToolSpec(index, befor=10.0)
+
+
+def test_the_agent_can_narrow_by_video_and_time(index: VideoIndex) -> None:
+    tool = video_search_tool(index, k=10)
+    narrowed = tool.call(query=QUESTION, video="neural_networks.mkv", after=12.0, before=32.0).content
+    spans = re.findall(r"^\d+\. \[(\S+) (\S+)–(\S+)\]", narrowed, flags=re.MULTILINE)
+    assert spans == [
+        ("neural_networks.mkv", "00:12.0", "00:24.0"),
+        ("neural_networks.mkv", "00:24.0", "00:32.0"),
+    ]
+    assert (
+        run(tool.acall(query=QUESTION, video="neural_networks.mkv", after=12.0, before=32.0)).content
+        == narrowed
+    )
+    with pytest.raises(ConfigError, match="not in this index"):
+        VideoToolSpec(index).search_videos(QUESTION, video="nowhere.mp4")
 
 
 def test_async_call_and_tool_spec_agree(index: VideoIndex) -> None:

@@ -39,6 +39,13 @@ class Prompts(BaseCallbackHandler):
 ALONE = {"blend": 0.0}  # the LLM's ratings alone (the default blends in the retrieval score)
 
 
+def test_the_default_blend_weighs_in_the_retrieval_score() -> None:
+    # retrieval 0.9 / 0.8 / 0.7 and ratings 2 / 9 / 5, each scaled to [0, 1] and averaged: 0.5 / 0.75 / 0.21
+    ranked = VideoReranker(llm=rater("1: 2\n2: 9\n3: 5")).compress_documents(DOCS, "loss diverges")
+    assert [d.metadata["start"] for d in ranked] == [12.0, 0.0, 32.0]  # the ratings alone: 12, 32, 0
+    assert [d.metadata["relevance_score"] for d in ranked] == pytest.approx([0.75, 0.5, 1.5 / 7])
+
+
 def rater(reply: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(reply)]))
 
@@ -54,7 +61,8 @@ def test_documents_come_back_ordered_by_the_models_ratings_as_copies() -> None:
         DOCS[2].page_content,
         DOCS[0].page_content,
     ]
-    assert [d.metadata["relevance_score"] for d in ranked] == [9.0, 5.0, 2.0]
+    assert [d.metadata["rerank_score"] for d in ranked] == [9.0, 5.0, 2.0]  # the model's own ratings
+    assert [d.metadata["relevance_score"] for d in ranked] == pytest.approx([1.0, 3 / 7, 0.0])  # in [0, 1]
     assert ranked[0].metadata["citation"] == "[intro.mp4 00:12.0–00:24.0]"
     assert before == DOCS and all("relevance_score" not in d.metadata for d in DOCS)
     (prompt,) = prompts.seen
@@ -77,14 +85,14 @@ def test_documents_that_are_not_video_spans_are_judged_by_their_text() -> None:
         [DOCS[0], note], "loss explodes"
     )
     assert ranked[0].page_content == note.page_content
-    assert ranked[0].metadata == {"page": 3, "relevance_score": 8.0}
+    assert ranked[0].metadata == {"page": 3, "relevance_score": 1.0, "rerank_score": 8.0}
 
 
 async def test_async_compression_gives_the_same_order() -> None:
     ranked = await VideoReranker(llm=rater("1: 2\n2: 9\n3: 5"), options=ALONE).acompress_documents(
         DOCS, "loss diverges"
     )
-    assert [d.metadata["relevance_score"] for d in ranked] == [9.0, 5.0, 2.0]
+    assert [d.metadata["rerank_score"] for d in ranked] == [9.0, 5.0, 2.0]
 
 
 def test_an_llm_goes_with_the_llm_reranker_only() -> None:

@@ -20,7 +20,7 @@ from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, QueryBun
 
 from vrag import Hit
 from vrag.errors import ConfigError
-from vrag.search import Reranker, create_reranker
+from vrag.search import Ranked, Reranker, create_reranker
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -70,11 +70,19 @@ def _as_hit(result: NodeWithScore) -> Hit:
     )
 
 
-def _rescored(node: BaseNode, hit: Hit) -> BaseNode:
+def _rescored(result: NodeWithScore, ranked: Ranked) -> BaseNode:
+    """A copy of a span node with its new score in the metadata (the retrieval score and the reranker's own
+    score kept in ``channel_scores``, as ``Reranker.rerank`` keeps them)."""
+    node = result.node
     if _span(node) is None:
         return node
+    scores = {
+        **node.metadata.get("channel_scores", {}),
+        "retrieval": result.score,
+        "rerank": ranked.rerank,
+    }
     return node.model_copy(
-        update={"metadata": {**node.metadata, "score": hit.score, "channel_scores": dict(hit.channel_scores)}}
+        update={"metadata": {**node.metadata, "score": ranked.score, "channel_scores": scores}}
     )
 
 
@@ -142,23 +150,10 @@ class VideoReranker(BaseNodePostprocessor):
             )
         )
         texts = [n for n in nodes if not isinstance(n.node, ImageNode)]
-        ranked = self._reranker.rerank(query_bundle.query_str, [_as_hit(n) for n in texts], k=self.top_n)
-        out = self._back_to_nodes(texts, ranked)
+        ranked = self._reranker.order(query_bundle.query_str, [_as_hit(n) for n in texts], k=self.top_n)
+        out = [NodeWithScore(node=_rescored(texts[r.index], r), score=r.score) for r in ranked]
         out += _keyframes_after(nodes, out)
         dispatcher.event(ReRankEndEvent(nodes=out))
-        return out
-
-    @staticmethod
-    def _back_to_nodes(texts: list[NodeWithScore], ranked: list[Hit]) -> list[NodeWithScore]:
-        """Each reranked hit back on the node it came from (duplicates are matched in order)."""
-        where: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for i, result in enumerate(texts):
-            hit = _as_hit(result)
-            where[(hit.video, hit.start, hit.end, hit.text)].append(i)
-        out = []
-        for hit in ranked:
-            node = texts[where[(hit.video, hit.start, hit.end, hit.text)].pop(0)].node
-            out.append(NodeWithScore(node=_rescored(node, hit), score=hit.score))
         return out
 
 

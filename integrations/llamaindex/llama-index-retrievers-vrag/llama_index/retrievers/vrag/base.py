@@ -11,40 +11,55 @@ import base64
 import io
 import os
 import uuid
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import (
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+)
 
 from vrag import Hit, VideoIndex
 from vrag.errors import ConfigError
-from vrag.index import SEARCH_OPTIONS
+from vrag.search import SearchOptions
 
-__all__ = ["LLM_METADATA_KEYS", "VideoRetriever", "hit_to_node", "keyframe_node", "node_id", "node_to_hit"]
+__all__ = [
+    "LLM_METADATA_KEYS",
+    "VideoRetriever",
+    "filters_to_options",
+    "hit_to_node",
+    "keyframe_node",
+    "node_to_hit",
+]
 
-NODE_NAMESPACE = uuid.UUID("5b0f6c4e-0d7a-5c55-9a63-3f2f1d6a7e10")
-"""uuid5 namespace of node and document ids (shared with ``llama_index.readers.vrag``)."""
+KEYFRAME_NAMESPACE = uuid.UUID("5b0f6c4e-0d7a-5c55-9a63-3f2f1d6a7e10")
+"""uuid5 namespace of keyframe ``ImageNode`` ids (derived from their span's point id)."""
 
 LLM_METADATA_KEYS = ("citation",)
 """The metadata an LLM sees with each passage (the ``[video mm:ss–mm:ss]`` marker to cite)."""
 
-
-def node_id(video_id: str, start: float, end: float) -> str:
-    """The deterministic id of the node (or document) for one span of one video (uuid5 of id + ms times)."""
-    return str(uuid.uuid5(NODE_NAMESPACE, f"{video_id}:{round(start * 1000)}:{round(end * 1000)}"))
+_BOUNDS = {("start", FilterOperator.GTE): "after", ("end", FilterOperator.LTE): "before"}
+"""Time filters as vrag's ``after`` / ``before`` (both inclusive)."""
 
 
-def hit_to_node(hit: Hit) -> TextNode:
+def hit_to_node(hit: Hit, *, media_url: str | None = None) -> TextNode:
     """A ``TextNode`` holding the hit's evidence text, with ``hit.to_dict()`` (less the text) as metadata.
 
-    Only the citation marker is shown to LLMs and nothing to embedding models, so prompts stay short.
+    Its id is the segment's point id in the index (``hit.id``); ``llama_index.readers.vrag`` gives a document
+    of the same span the same id when it is told the index. Only the citation marker is shown to LLMs and
+    nothing to embedding models, so prompts stay short.
+
+    Args:
+        media_url: the URL the video is served at, with ``{video_id}``; default the file's ``file://`` URI.
     """
-    metadata = {key: value for key, value in hit.to_dict().items() if key != "text"}
+    metadata = {key: value for key, value in hit.to_dict(media_base=media_url).items() if key != "text"}
     hidden = [key for key in metadata if key not in LLM_METADATA_KEYS]
     return TextNode(
-        id_=node_id(hit.video_id, hit.start, hit.end),
+        id_=hit.id or None,
         text=hit.text,
         metadata=metadata,
         excluded_llm_metadata_keys=hidden,
@@ -52,12 +67,59 @@ def hit_to_node(hit: Hit) -> TextNode:
     )
 
 
+def filters_to_options(filters: MetadataFilters) -> dict[str, Any]:
+    """LlamaIndex metadata filters as :class:`vrag.search.SearchOptions` fields.
+
+    ``video`` / ``video_id`` ``==`` or ``in`` → ``video`` (paths, file names or ids); ``start >= t`` →
+    ``after``; ``end <= t`` → ``before``; any other key ``==`` / ``in`` → ``where`` (a payload field stored
+    with the segments). Filters combine with AND (nested AND groups too).
+
+    Raises:
+        ConfigError: an operator or condition vrag's search cannot apply (it says which are supported).
+    """
+    out: dict[str, Any] = {}
+    for item in _and_terms(filters):
+        key, op = item.key, FilterOperator(item.operator)
+        if (key, op) in _BOUNDS:
+            name, value = _BOUNDS[(key, op)], item.value
+        elif op in (FilterOperator.EQ, FilterOperator.IN):
+            values = list(item.value) if isinstance(item.value, list) else item.value
+            if key in ("video", "video_id"):
+                name, value = "video", values
+            else:
+                out.setdefault("where", {})
+                if key in out["where"]:
+                    raise ConfigError(f"filters: {key!r} is filtered twice; give one value or an 'in' list")
+                out["where"][key] = values
+                continue
+        else:
+            raise ConfigError(
+                f"filters: {key} {op.value} is not supported; vrag filters by key == value, key in [values], "
+                "start >= seconds and end <= seconds, combined with AND"
+            )
+        if name in out:
+            raise ConfigError(f"filters: {key!r} is filtered twice; combine the values into one filter")
+        out[name] = value
+    return out
+
+
+def _and_terms(filters: MetadataFilters) -> list[MetadataFilter]:
+    if filters.condition not in (None, FilterCondition.AND):
+        raise ConfigError(
+            f"filters: condition {FilterCondition(filters.condition).value!r} is not supported; vrag "
+            "combines filters with AND (use an 'in' list for alternatives of one key)"
+        )
+    return [t for f in filters.filters for t in (_and_terms(f) if isinstance(f, MetadataFilters) else [f])]
+
+
 def node_to_hit(node: BaseNode) -> Hit:
     """The inverse of :func:`hit_to_node` (its score is the metadata's, not a reranked one)."""
-    return Hit.from_dict(node.metadata, text=node.get_content())
+    return Hit.from_dict({"id": node.node_id, **node.metadata}, text=node.get_content())
 
 
-def keyframe_node(hit: Hit, *, image_format: Literal["png", "jpeg"] = "jpeg") -> ImageNode:
+def keyframe_node(
+    hit: Hit, *, image_format: Literal["png", "jpeg"] = "jpeg", media_url: str | None = None
+) -> ImageNode:
     """An ``ImageNode`` with the hit's keyframe (the frame on screen at ``hit.keyframe``, or mid-span),
     base64-encoded, and the hit's metadata; its text is the citation marker.
     """
@@ -69,9 +131,9 @@ def keyframe_node(hit: Hit, *, image_format: Literal["png", "jpeg"] = "jpeg") ->
     frame = open_video(hit.video).frames_at([at]).data[0]
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format=image_format.upper())
-    text = hit_to_node(hit)
+    text = hit_to_node(hit, media_url=media_url)
     return ImageNode(
-        id_=str(uuid.uuid5(NODE_NAMESPACE, node_id(hit.video_id, hit.start, hit.end) + ":keyframe")),
+        id_=str(uuid.uuid5(KEYFRAME_NAMESPACE, f"{text.node_id}:keyframe")),
         text=hit.citation,
         image=base64.b64encode(buffer.getvalue()).decode("ascii"),
         image_mimetype=f"image/{image_format}",
@@ -84,79 +146,87 @@ def keyframe_node(hit: Hit, *, image_format: Literal["png", "jpeg"] = "jpeg") ->
 class VideoRetriever(BaseRetriever):
     """Retrieves the moments of indexed videos that match a query, as LlamaIndex nodes.
 
-    Each hit becomes a ``TextNode`` (its transcript / on-screen text) whose metadata is ``Hit.to_dict()``:
-    ``video``, ``video_id``, ``start``, ``end`` (exact seconds), ``score``, ``keyframe``,
-    ``channel_scores`` and ``citation``. A ``QueryBundle`` with ``image_path`` searches by that image.
+    Each hit becomes a ``TextNode`` (its transcript / on-screen text) whose id is the segment's point id in
+    the index and whose metadata is ``Hit.to_dict()``: ``video``, ``video_id``, ``start``, ``end`` (exact
+    seconds), ``score``, ``raw_score``, ``keyframe``, ``channel_scores``, ``citation`` and ``url`` (playable,
+    with a media fragment: ``file:///…/talk.mp4#t=12.0,24.0``). ``NodeWithScore.score`` is the relevance in
+    [0, 1] (see the package README), so stock cutoffs such as
+    ``SimilarityPostprocessor(similarity_cutoff=0.5)`` apply. A ``QueryBundle`` with ``image_path`` searches
+    by that image.
 
     Args:
         index: an open :class:`vrag.VideoIndex`, or its location (a folder or ``":memory:"``), opened here
             with the configuration it was built with (a folder already open in this process is shared).
-        k: how many hits per query.
-        video: only these videos (paths or video ids).
-        after: only moments starting at or after this time (s).
-        before: only moments ending at or before this time (s).
-        where: payload filter, field → value or list of values.
-        keyframes: also return each hit's keyframe as an ``ImageNode`` (after the ``k`` text nodes, in the
-            same order and with the same scores), for multimodal LLMs.
+        similarity_top_k: how many hits per query.
+        filters: LlamaIndex ``MetadataFilters`` (see :func:`filters_to_options`: ``video ==``, ``start >=``,
+            ``end <=``, payload ``key ==`` / ``in``; AND only).
+        keyframes: also return each hit's keyframe as an ``ImageNode`` (after the text nodes, in the same
+            order and with the same scores), for multimodal LLMs.
         image_format: ``"jpeg"`` (small) or ``"png"`` (lossless) for keyframes.
+        media_url: the URL videos are served at, with ``{video_id}`` (``vrag serve``:
+            ``"http://HOST/api/videos/{video_id}/media"``); default each file's ``file://`` URI.
         callback_manager: LlamaIndex callbacks.
-        **search_options: any other :meth:`vrag.VideoIndex.search` option (``rerank``, ``mmr``,
-            ``per_video``, ``merge``, ``channels``, ...).
+        **search_options: any other :class:`vrag.search.SearchOptions` field (``video``, ``after``,
+            ``before``, ``where``, ``rerank``, ``mmr``, ``per_video``, ``merge``, ``channels``, ...).
 
     Raises:
-        ConfigError: an option ``VideoIndex.search`` does not take.
+        ConfigError: an option vrag's search does not take, a bad value, or a filter it cannot apply.
 
     Example:
+        >>> from llama_index.core.vector_stores import MetadataFilters
         >>> from llama_index.retrievers.vrag import VideoRetriever
-        >>> retriever = VideoRetriever(".vrag", k=3)                   # doctest: +SKIP
-        >>> for result in retriever.retrieve("gradient descent"):     # doctest: +SKIP
-        ...     print(result.metadata["citation"], result.score, result.text)
+        >>> talk = MetadataFilters.from_dicts([{"key": "video", "value": "talk.mp4"}])
+        >>> retriever = VideoRetriever(".vrag", similarity_top_k=3, filters=talk)       # doctest: +SKIP
+        >>> for result in retriever.retrieve("gradient descent"):                       # doctest: +SKIP
+        ...     print(result.metadata["citation"], result.metadata["url"], result.score)
     """
 
     def __init__(
         self,
         index: VideoIndex | str | os.PathLike[str],
         *,
-        k: int = 5,
-        video: str | Sequence[str] | None = None,
-        after: float | None = None,
-        before: float | None = None,
-        where: Mapping[str, Any] | None = None,
+        similarity_top_k: int = 5,
+        filters: MetadataFilters | None = None,
         keyframes: bool = False,
         image_format: Literal["png", "jpeg"] = "jpeg",
+        media_url: str | None = None,
         callback_manager: CallbackManager | None = None,
         **search_options: Any,
     ) -> None:
-        unknown = sorted(set(search_options) - SEARCH_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"VideoRetriever: unknown search option(s) {unknown}; VideoIndex.search takes "
-                f"{sorted(SEARCH_OPTIONS)}"
-            )
-        if k < 1:
-            raise ConfigError(f"VideoRetriever: k must be at least 1, got {k}")
         if image_format not in ("png", "jpeg"):
             raise ConfigError(f"VideoRetriever: image_format must be 'png' or 'jpeg', got {image_format!r}")
+        from_filters = filters_to_options(filters) if filters is not None else {}
+        clash = sorted(set(from_filters) & {k for k, v in search_options.items() if v is not None})
+        if clash:
+            raise ConfigError(f"VideoRetriever: {', '.join(clash)} given both as filters and as keywords")
+        self.options: SearchOptions = SearchOptions.from_mapping(
+            {"k": similarity_top_k, **search_options, **from_filters}, owner="VideoRetriever"
+        )
         self._owns_index = not isinstance(index, VideoIndex)
         self.index: VideoIndex = VideoIndex.open(index) if self._owns_index else index
-        filters = {"video": video, "after": after, "before": before, "where": where}
-        self.search_options: dict[str, Any] = {"k": k, **filters, **search_options}
-        self.keyframes, self.image_format = keyframes, image_format
+        self.keyframes, self.image_format, self.media_url = keyframes, image_format, media_url
         super().__init__(callback_manager=callback_manager)
+
+    @property
+    def similarity_top_k(self) -> int:
+        return self.options.k
 
     def search(self, query_bundle: QueryBundle) -> list[Hit]:
         """The raw vrag hits for a query bundle (``image_path`` set: search by that image)."""
         if query_bundle.image_path:
-            return self.index.search(image=query_bundle.image_path, **self.search_options)
-        return self.index.search(query_bundle.query_str, **self.search_options)
+            return self.index.search(image=query_bundle.image_path, options=self.options)
+        return self.index.search(query_bundle.query_str, options=self.options)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         hits = self.search(query_bundle)
-        nodes = [NodeWithScore(node=hit_to_node(hit), score=hit.score) for hit in hits]
+        nodes = [NodeWithScore(node=hit_to_node(h, media_url=self.media_url), score=h.score) for h in hits]
         if self.keyframes:
             nodes += [
-                NodeWithScore(node=keyframe_node(hit, image_format=self.image_format), score=hit.score)
-                for hit in hits
+                NodeWithScore(
+                    node=keyframe_node(h, image_format=self.image_format, media_url=self.media_url),
+                    score=h.score,
+                )
+                for h in hits
             ]
         return nodes
 

@@ -11,8 +11,7 @@ from llama_index.core.tools import FunctionTool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from vrag import Hit, VideoIndex
-from vrag.errors import ConfigError
-from vrag.index import SEARCH_OPTIONS
+from vrag.search import SearchOptions
 
 __all__ = ["NO_MATCH", "VideoToolSpec", "format_hits", "video_search_tool"]
 
@@ -32,15 +31,19 @@ def format_hits(hits: list[Hit]) -> str:
 class VideoToolSpec(BaseToolSpec):
     """Tools an agent calls to search indexed videos (``to_tool_list()`` gives ``search_videos``).
 
+    The agent may narrow a search to one ``video`` and to moments ``after`` / ``before`` a time; a bad
+    argument (an unknown video, say) raises ``ConfigError`` with a message that says the fix, which
+    LlamaIndex agents hand back to the model.
+
     Args:
         index: an open :class:`vrag.VideoIndex`, or its location (opened here with its stored configuration;
-            pass the same ``VideoIndex`` to share one index folder with a retriever).
+            a folder already open in this process is shared).
         k: passages per search.
-        **search_options: any other :meth:`vrag.VideoIndex.search` option (``video``, ``after``, ``before``,
-            ``where``, ``rerank``, ``per_video``, ...), applied to every search.
+        **search_options: any other :class:`vrag.search.SearchOptions` field (``video``, ``after``,
+            ``before``, ``where``, ``rerank``, ``per_video``, ...), applied to every search.
 
     Raises:
-        ConfigError: an option ``VideoIndex.search`` does not take.
+        ConfigError: an option vrag's search does not take, or a bad value.
 
     Example:
         >>> from llama_index.tools.vrag import VideoToolSpec
@@ -52,18 +55,12 @@ class VideoToolSpec(BaseToolSpec):
     def __init__(
         self, index: VideoIndex | str | os.PathLike[str], *, k: int = 5, **search_options: Any
     ) -> None:
-        unknown = sorted(set(search_options) - SEARCH_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"VideoToolSpec: unknown search option(s) {unknown}; VideoIndex.search takes "
-                f"{sorted(SEARCH_OPTIONS)}"
-            )
-        if k < 1:
-            raise ConfigError(f"VideoToolSpec: k must be at least 1, got {k}")
+        self.options = SearchOptions.from_mapping({"k": k, **search_options}, owner="VideoToolSpec")
         self.index: VideoIndex = index if isinstance(index, VideoIndex) else VideoIndex.open(index)
-        self.search_options = {"k": k, **search_options}
 
-    def search_videos(self, query: str) -> str:
+    def search_videos(
+        self, query: str, video: str | None = None, after: float | None = None, before: float | None = None
+    ) -> str:
         """Search the indexed videos for the moments that match a query.
 
         Returns the best passages (transcript and on-screen text), one per line, each starting with the
@@ -71,12 +68,18 @@ class VideoToolSpec(BaseToolSpec):
 
         Args:
             query: what to look for, in words.
+            video: only this video (a file name or path the index knows).
+            after: only moments starting at or after this second.
+            before: only moments ending at or before this second.
         """
-        return format_hits(self.index.search(query, **self.search_options))
+        options = self.options.replace(video=video, after=after, before=before)
+        return format_hits(self.index.search(query, options=options))
 
-    async def asearch_videos(self, query: str) -> str:
+    async def asearch_videos(
+        self, query: str, video: str | None = None, after: float | None = None, before: float | None = None
+    ) -> str:
         """Async :meth:`search_videos` (runs it in a worker thread)."""
-        return await asyncio.to_thread(self.search_videos, query)
+        return await asyncio.to_thread(self.search_videos, query, video, after, before)
 
 
 def video_search_tool(
@@ -104,9 +107,10 @@ def video_search_tool(
     """
     spec = VideoToolSpec(index, k=k, **search_options)
     doc = inspect.cleandoc(spec.search_videos.__doc__ or "").split("\n\nArgs:")[0]
+    signature = f"{name}(query: str, video: str | None, after: float | None, before: float | None) -> str"
     return FunctionTool.from_defaults(
         fn=spec.search_videos,
         async_fn=spec.asearch_videos,
         name=name,
-        description=description or f"{name}(query: str) -> str\n{doc}",
+        description=description or f"{signature}\n{doc}",
     )
