@@ -8,7 +8,8 @@ Example (a desktop chatbot's MCP client configuration):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -99,8 +100,10 @@ def create_mcp_server(
         before: Annotated[str | None, Field(description="only moments ending by this time")] = None,
     ) -> SearchResult:
         """Find the moments in the indexed videos that match a query (speech, on-screen text, visuals)."""
-        opts = base.replace(k=k, video=video, after=after, before=before)
-        return SearchResult(query=query, moments=[Moment.of(h) for h in index.search(query, options=opts)])
+        with _told():
+            opts = base.replace(k=k, video=video, after=after, before=before)
+            hits = index.search(query, options=opts)
+        return SearchResult(query=query, moments=[Moment.of(h) for h in hits])
 
     @server.tool()
     def ask_videos(
@@ -109,7 +112,8 @@ def create_mcp_server(
         video: Annotated[list[str] | None, Field(description="only these videos (file names or ids)")] = None,
     ) -> CitedAnswer:
         """Answer a question from the indexed videos, citing the moments it comes from."""
-        answer = index.ask(question, k=k, llm=llm, video=video, options=base)
+        with _told():
+            answer = index.ask(question, k=k, llm=llm, video=video, options=base)
         by_span = {(h.video, h.start, h.end): h for h in answer.evidence}
         cited = [
             CitedSpan(
@@ -122,6 +126,19 @@ def create_mcp_server(
         )
 
     return server
+
+
+@contextmanager
+def _told() -> Iterator[None]:
+    """A vrag error reaches the model with its message (which says the fix); anything else stays a crash."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from vrag.errors import VragError
+
+    try:
+        yield
+    except VragError as err:
+        raise ToolError(f"{type(err).__name__}: {err}") from err
 
 
 def run_mcp(index: VideoIndex, **kwargs: Any) -> None:

@@ -255,7 +255,8 @@ function showProgress(p) {
 function showReport(r) {
   $("#index-progress").value = 1;
   const failed = r.failed.map((f) => ` ${baseName(f.path)}: ${f.message}`).join(";");
-  $("#index-status").textContent = `Indexed ${r.indexed.length} videos (${r.segments} segments) in ` +
+  const n = r.indexed.length;
+  $("#index-status").textContent = `Indexed ${n} video${n === 1 ? "" : "s"} (${r.segments} segments) in ` +
     `${r.seconds.toFixed(1)} s; ${r.skipped.length} already indexed; ${r.failed.length} failed.${failed}`;
 }
 
