@@ -460,6 +460,40 @@ def test_uploads_name_the_file_in_errors_and_refuse_other_types(server: Server) 
     _one_line_error(httpx.post(f"{server.url}/api/search", files=text, timeout=30), 415, "Unsupported")
 
 
+def test_visual_search_by_an_uploaded_image_or_clip(corpus: Corpus, tmp_path: Path) -> None:
+    """An index with a (tiny, random-weight) visual channel answers image and clip uploads."""
+    from PIL import Image
+
+    from vrag.config import IndexConfig
+    from vrag.index import VideoIndex
+    from vrag.media import open_video
+
+    video = corpus.videos[LECTURE]
+    config = IndexConfig(visual_encoders=("videomae-test",), allow_test_encoders=True, text_encoder=None,
+                         workers=0, ocr="off")  # fmt: skip
+    with VideoIndex.open(tmp_path / "visual", config) as index:
+        assert index.add([video], progress=False).indexed
+    with open_video(video) as source:
+        picture = io.BytesIO()
+        Image.fromarray(source.frames_at([18.0]).data[0]).save(picture, format="PNG")
+    with serving(tmp_path / "visual", roots=[video.parent]) as (srv, _):
+        by_image = httpx.post(
+            f"{srv.url}/api/search", params={"k": 3}, timeout=60,
+            files={"file": ("slide.png", picture.getvalue(), "image/png")},
+        )  # fmt: skip
+        assert by_image.status_code == 200, by_image.text
+        hits = by_image.json()
+        assert len(hits) == 3 and all(Path(h["video"]).name == LECTURE and "#t=" in h["url"] for h in hits)
+        assert all(set(h["channel_scores"]) == {"videomae-test"} for h in hits)
+        clip = {"file": ("talk.mp4", video.read_bytes(), "video/mp4")}
+        span = {"clip_start": "12", "clip_end": "0:24"}
+        by_clip = httpx.post(f"{srv.url}/api/search", files=clip, data=span, timeout=60)
+        assert by_clip.status_code == 200 and len(by_clip.json()) == len(corpus.truth[LECTURE])  # k=10: all
+        outside = httpx.post(f"{srv.url}/api/search", files=clip, data={"clip_start": "50"}, timeout=60)
+        detail = _one_line_error(outside, 400, "ConfigError")
+        assert "talk.mp4" in detail and "outside the video" in detail and "vrag-upload" not in detail
+
+
 def test_openapi_docs_list_exactly_the_routes(server: Server) -> None:
     assert "swagger" in _get(server, "/docs").text.lower()
     assert set(_get(server, "/openapi.json").json()["paths"]) == ROUTES
