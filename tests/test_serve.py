@@ -355,6 +355,17 @@ def _events(url: str) -> list[tuple[str, dict[str, Any]]]:
 # ------------------------------------------------------------------------------------------- security, limits
 
 
+def test_the_cli_loads_no_server_code_until_it_serves() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vrag.cli; print(sorted({'fastapi', 'uvicorn', 'mcp', 'starlette'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_a_public_address_needs_an_api_key(capsys: pytest.CaptureFixture[str]) -> None:
     from vrag.cli import main
     from vrag.serve import ServeConfig

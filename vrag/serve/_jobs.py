@@ -104,6 +104,9 @@ class Jobs:
         if thread is None:
             return
         self._queue.put(_STOP)
+        if self.busy:
+            log.warning("waiting for the running index job to finish (killing the server is safe: a re-run "
+                        "of the job completes what it began)")  # fmt: skip
         thread.join(timeout)
 
     def _work(self) -> None:

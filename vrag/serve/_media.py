@@ -13,8 +13,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vrag.store import StoredSegment
+if TYPE_CHECKING:
+    from vrag.store import StoredSegment
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class Links:
             return ""
         step = max(int(self._ttl / 10), 1)
         exp = (int(time.time() + self._ttl) // step + 1) * step
-        return f"?exp={exp}&sig={self._sign(path, exp)}"
+        return f"?exp={exp}&sig={_sign(self._key, path, exp)}"
 
     def valid(self, path: str, params: Mapping[str, str]) -> bool:
         if self._key is None:
@@ -74,11 +76,11 @@ class Links:
         except ValueError:
             return False
         sig = params.get("sig", "")
-        return exp >= time.time() and hmac.compare_digest(sig, self._sign(path, exp))
+        return exp >= time.time() and hmac.compare_digest(sig, _sign(self._key, path, exp))
 
-    def _sign(self, path: str, exp: int) -> str:
-        assert self._key is not None  # checked by the callers
-        return hmac.new(self._key, f"{path}\n{exp}".encode(), hashlib.sha256).hexdigest()[:32]
+
+def _sign(key: bytes, path: str, exp: int) -> str:
+    return hmac.new(key, f"{path}\n{exp}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Keyframes:

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -25,6 +25,9 @@ from vrag.search import Answer, SearchOptions, parse_where
 from vrag.serve._app import Service, authorised, service, status_of
 from vrag.serve._config import MAX_K
 from vrag.types import Hit
+
+if TYPE_CHECKING:
+    from vrag.store import StoredVideo
 
 __all__ = ["AskRequest", "IndexRequest", "SearchParams", "api", "page"]
 
@@ -326,7 +329,7 @@ async def static(name: str) -> Response:
 # ------------------------------------------------------------------------------------------- helpers
 
 
-async def _video(svc: Service, video_id: str) -> Any:
+async def _video(svc: Service, video_id: str) -> StoredVideo | None:
     return await svc.run(svc.index.video, video_id) if _VIDEO_ID.fullmatch(video_id) else None
 
 
