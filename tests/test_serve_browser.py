@@ -55,7 +55,8 @@ def driver() -> Iterator[Any]:
         options.add_argument(flag)
     with tempfile.TemporaryDirectory(prefix="vrag-chromium-") as profile:
         options.add_argument(f"--user-data-dir={profile}")
-        browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        home = {"XDG_CONFIG_HOME": profile, "XDG_CACHE_HOME": profile}  # nothing written into the repository
+        browser = webdriver.Chrome(service=Service(CHROMEDRIVER, env={**os.environ, **home}), options=options)
         try:
             yield browser
         finally:
