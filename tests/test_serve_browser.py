@@ -116,6 +116,11 @@ def test_search_watch_ask_delete_and_index_in_the_page(
         assert abs(at - expected["start"]) <= 0.5
         _until("playback", lambda: driver.execute_script("return !document.querySelector('#player').paused"))
         driver.save_screenshot(str(artifacts / "search.png"))
+        # it stops at the span's end (played at 4x here; the page checks on each timeupdate)
+        driver.execute_script("document.querySelector('#player').playbackRate = 4")
+        player = "const v = document.querySelector('#player'); return v.paused && v.currentTime"
+        stopped = _until("the pause at the span's end", lambda: driver.execute_script(player), timeout=30)
+        assert expected["end"] <= stopped <= expected["end"] + 1.5
 
         # ask; a citation chip seeks the player to the cited moment
         driver.execute_script("document.querySelector('#player').pause()")
