@@ -51,6 +51,12 @@ VERB_EXAMPLES = {
     "info": "examples:\n  vrag info\n  vrag info --json",
     "delete": "examples:\n  vrag delete talk.mp4\n  vrag delete 3f2a9c0d1e...",
     "chunk": "examples:\n  vrag chunk talk.mp4\n  vrag chunk clips/ --chunker shots --json",
+    "serve": (
+        "examples:\n  vrag serve                                  http://127.0.0.1:8000 (page, API, /docs)\n"
+        "  vrag serve --index /data/idx --root /data/videos\n"
+        "  VRAG_API_KEY=$(openssl rand -hex 24) vrag serve --host 0.0.0.0"
+    ),
+    "mcp": "examples:\n  vrag mcp --index /data/idx          (a chatbot starts this; it speaks MCP on stdio)",
 }
 
 
@@ -133,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     chunk.set_defaults(run=_chunk)
     _eval_verbs(verbs)
     _train_verbs(verbs)
+    _serve_verbs(verbs)
     return parser
 
 
@@ -199,6 +206,27 @@ def _train_verbs(verbs: Any) -> None:
     agg.add_argument("--out", help="checkpoint folder (default: inside the index folder, used from then on)")
     agg.add_argument("--resume", action="store_true", help="continue the saved run up to --steps")
     agg.set_defaults(run=_train_aggregator)
+
+
+def _serve_verbs(verbs: Any) -> None:
+    serve = _verb(
+        verbs, "serve", "HTTP API and a web page to search, watch, ask and index (needs vrag-video[server])"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need a key)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--api-key", help="require `Authorization: Bearer KEY` (default: $VRAG_API_KEY)")
+    serve.add_argument(
+        "--root",
+        action="append",
+        help="folder the server may read videos from (repeatable; default: the cwd)",
+    )
+    serve.add_argument("--cors-origin", action="append", help="allow this web origin to call the API")
+    serve.add_argument("--max-upload-mb", type=float, default=64.0, help="largest search upload (default 64)")
+    serve.add_argument("--timeout", type=float, default=60.0, help="seconds a search may take (default 60)")
+    serve.set_defaults(run=_serve)
+    _verb(verbs, "mcp", "MCP server on stdio for chatbots: search_videos, ask_videos").set_defaults(run=_mcp)
 
 
 # ------------------------------------------------------------------------------------------- opening
@@ -278,13 +306,13 @@ def _index(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace, **more: Any) -> Any:
     """The search options the flags give, over ``[search]`` of vrag.toml."""
-    from vrag.search import SearchOptions
+    from vrag.search import SearchOptions, parse_where
 
     defaults = {"k": 5, **args.settings.search}  # the CLI shows 5 hits unless vrag.toml says otherwise
     base = SearchOptions.from_mapping(defaults, owner="[search] in vrag.toml")
     flags = {
         "k": args.k, "video": args.video, "after": args.after, "before": args.before,
-        "where": _where_filter(args.where), "rerank": args.rerank, **more,
+        "where": parse_where(args.where), "rerank": args.rerank, **more,
     }  # fmt: skip
     return base.replace(**flags)
 
@@ -312,20 +340,6 @@ def format_hit(hit: Hit, width: int = 90) -> str:
     text = " ".join(hit.text.split())
     text = text if len(text) <= width else text[: width - 3] + "..."
     return f"{os.path.basename(hit.video)} {span(hit.start, hit.end)} {hit.score:.3f} {text}"
-
-
-def _where_filter(items: Sequence[str] | None) -> dict[str, Any] | None:
-    """``KEY=VALUE`` flags → a payload filter; a key given twice matches any of its values; digits: ints."""
-    if not items:
-        return None
-    where: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--where {item!r}: write KEY=VALUE")
-        number = value.lstrip("-").isdigit() and str(int(value)) == value  # "007" stays a string
-        where.setdefault(key, []).append(int(value) if number else value)
-    return {k: v[0] if len(v) == 1 else v for k, v in where.items()}
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -479,6 +493,36 @@ def _train_aggregator(args: argparse.Namespace) -> int:
             progress=not args.json and sys.stderr.isatty(),
         )  # fmt: skip
     print(json.dumps(report.to_dict(), indent=1, default=str) if args.json else report.format_table())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from vrag.serve import API_KEY_ENV, ServeConfig, run_server
+    except ImportError as err:
+        raise ConfigError(f'vrag serve needs the server extra: pip install "vrag-video[server]" ({err})') from err
+    config = ServeConfig(
+        host=args.host, port=args.port, api_key=args.api_key or os.environ.get(API_KEY_ENV),
+        roots=args.root or (),
+        cors_origins=args.cors_origin or (), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        timeout=args.timeout, search=args.settings.search, llm=args.settings.llm,
+    )  # fmt: skip
+    with _open(args, create=True) as index:
+        run_server(index, config)
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from vrag.serve import llm_from_config, run_mcp
+    except ImportError as err:
+        raise ConfigError(f'vrag mcp needs the server extra: pip install "vrag-video[server]" ({err})') from err
+    from vrag.search import SearchOptions
+
+    options = SearchOptions.from_mapping(args.settings.search, owner="[search] in vrag.toml")
+    llm = llm_from_config(args.settings.llm)
+    with _open(args) as index:
+        run_mcp(index, options=options, llm=llm)
     return 0
 
 

@@ -31,10 +31,10 @@ from vrag.types import Hit
 if TYPE_CHECKING:
     from vrag.aggregate import BuildReport, TrainReport
     from vrag.aggregate._index import VideoVectors
-    from vrag.pipeline import Channels, IngestReport
+    from vrag.pipeline import Channels, IngestReport, ProgressCallback
     from vrag.search import Answer, Reranker, Retriever, SearchOptions
     from vrag.search._queries import ClipQuery
-    from vrag.store import Store, StoredVideo
+    from vrag.store import Store, StoredSegment, StoredVideo
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,18 @@ class VideoIndex:
     def fingerprint(self) -> str:
         return self._store.schema.fingerprint
 
-    def add(self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
+    def add(
+        self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:  # fmt: skip
         """Index videos (files or folders, scanned recursively). Already indexed files are skipped; a
         changed file replaces its old version; bad files are reported in the result, never raised.
+
+        Args:
+            paths: files or folders.
+            progress: show progress bars (default: when stderr is a terminal).
+            on_progress: called with a :class:`vrag.pipeline.IngestProgress` after each step (videos and
+                seconds done, the current file, an ETA), e.g. to stream progress to a web page.
 
         Raises:
             ConfigError: this handle's settings would store segments unlike the index's own (names them).
@@ -184,7 +193,9 @@ class VideoIndex:
         self._channels.check_ingest(self.config)
         items = [paths] if isinstance(paths, str | Path) else list(paths)
         with self._writing:
-            report = Ingestor(self._store, self._channels, self.config).run(items, progress=progress)
+            report = Ingestor(self._store, self._channels, self.config).run(
+                items, progress=progress, on_progress=on_progress
+            )
             try:
                 self.build_video_vectors()
             except VragError as err:  # segments are stored and searchable; the next add() retries this
@@ -286,6 +297,14 @@ class VideoIndex:
     def videos(self) -> list[StoredVideo]:
         """Every indexed video (id, path, duration, segments, ...), in id order."""
         return list(self._store.iter_videos())
+
+    def video(self, video_id: str) -> StoredVideo | None:
+        """One indexed video by its id, or None."""
+        return self._store.get_video(video_id)
+
+    def segment(self, segment_id: str) -> StoredSegment | None:
+        """One indexed segment by its point id (``Hit.id``), or None."""
+        return self._store.get_segment(segment_id)
 
     def delete(self, videos: str | Sequence[str]) -> int:
         """Delete videos (paths, file names or ids) and all their segments; returns how many were deleted."""

@@ -5,6 +5,8 @@
 - :func:`plan_video` / :func:`decode_clips` / :func:`encode_clips` — the per-video work any engine runs.
 - :class:`Ingestor` — the local engine: worker processes plan and decode, the main process encodes and writes
   each video with the store's two-phase commit (a crash never leaves half a video; a re-run finishes it).
+- :class:`ProgressTracker` / :class:`IngestProgress` — engine-neutral progress: an engine reports each step,
+  listeners (the terminal bars, ``VideoIndex.add(on_progress=)``) get a frozen snapshot with an ETA.
 
 ``import vrag.pipeline`` does not import torch.
 """
@@ -17,7 +19,15 @@ from vrag.pipeline._channels import (
     channel_name,
     resolve_ocr,
 )
-from vrag.pipeline._ingest import FileFailure, Ingestor, IngestReport, auto_workers
+from vrag.pipeline._ingest import (
+    FileFailure,
+    Ingestor,
+    IngestProgress,
+    IngestReport,
+    ProgressCallback,
+    ProgressTracker,
+    auto_workers,
+)
 from vrag.pipeline._plan import AsrMode, VideoPlan, decode_clips, encode_clips, forget_sources, plan_video
 
 __all__ = [
@@ -27,8 +37,11 @@ __all__ = [
     "ChannelInfo",
     "Channels",
     "FileFailure",
+    "IngestProgress",
     "IngestReport",
     "Ingestor",
+    "ProgressCallback",
+    "ProgressTracker",
     "VideoPlan",
     "auto_workers",
     "channel_name",

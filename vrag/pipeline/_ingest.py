@@ -11,6 +11,7 @@ bounded, so memory stays flat however long the videos are.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -40,7 +41,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["FileFailure", "IngestReport", "Ingestor", "auto_workers"]
+__all__ = [
+    "FileFailure",
+    "IngestProgress",
+    "IngestReport",
+    "Ingestor",
+    "ProgressCallback",
+    "ProgressTracker",
+    "auto_workers",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +151,17 @@ class Ingestor:
         self._by_path: dict[str, set[str]] = {}
         self._broke_pool: set[str] = set()
 
-    def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
-        """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
+    def run(
+        self, paths: Iterable[str | Path], *, progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:  # fmt: skip
+        """Index every video under ``paths``; bad files are reported and skipped, never fatal.
+
+        Args:
+            paths: files or folders (scanned recursively).
+            progress: show progress bars (default: when stderr is a terminal).
+            on_progress: called with an :class:`IngestProgress` after each step.
+        """
         from vrag.media import scan_videos
 
         started, tally = time.perf_counter(), _Tally()
@@ -155,7 +173,7 @@ class Ingestor:
         show = sys.stderr.isatty() if progress is None else progress
         workers = auto_workers(sum(v.duration for v in todo)) if self.workers is None else self.workers
         try:
-            with _Progress(todo, show) as bar:
+            with ProgressTracker(todo, show=show, on_progress=on_progress) as bar:
                 while todo:
                     todo = self._drain(todo, workers, tally, bar)
         finally:
@@ -167,7 +185,7 @@ class Ingestor:
         )  # fmt: skip
 
     def _drain(
-        self, todo: Sequence[VideoSource], workers: int, tally: _Tally, bar: _Progress
+        self, todo: Sequence[VideoSource], workers: int, tally: _Tally, bar: ProgressTracker
     ) -> list[VideoSource]:
         """Index ``todo`` with one worker pool; if a worker dies, fail the video it was on and return the
         videos not yet indexed (the caller starts a fresh pool for them)."""
@@ -199,7 +217,12 @@ class Ingestor:
         return pool.submit(plan_video, source, self.chunker, dict(self.chunk_options), self.ocr, self.asr)
 
     def _one(
-        self, pool: Executor, source: VideoSource, plan: Future[VideoPlan], tally: _Tally, bar: _Progress
+        self,
+        pool: Executor,
+        source: VideoSource,
+        plan: Future[VideoPlan],
+        tally: _Tally,
+        bar: ProgressTracker,
     ) -> None:
         try:
             done = plan.result()
@@ -216,11 +239,11 @@ class Ingestor:
         tally.video_seconds += done.duration
         self._drop_old_versions(done.path, done.video_id)
 
-    def _write(self, pool: Executor, plan: VideoPlan, bar: _Progress) -> int:
+    def _write(self, pool: Executor, plan: VideoPlan, bar: ProgressTracker) -> int:
         from vrag.store import VideoRecord
 
         self.store.begin_video(plan.video_id)
-        bar.start_file(Path(plan.path).name, len(plan.segments))
+        bar.start_file(Path(plan.path).name, len(plan.segments), plan.duration)
         texts = self._texts(plan)
         text_vecs = self._text_vectors(texts)
         specs = [enc.spec for enc in self.visual.values()]
@@ -328,44 +351,155 @@ def _prefetch(
         yield queue.popleft()
 
 
-class _Progress:
-    """Two bars on a TTY (silent when piped): overall seconds of video with ETA, and the current file's
-    segments."""
+ProgressCallback = Callable[["IngestProgress"], None]
+"""Receives an :class:`IngestProgress` after each step of an ingest run (``VideoIndex.add(on_progress=)``)."""
 
-    def __init__(self, todo: Sequence[VideoSource], show: bool) -> None:
-        self._total: Any = None
-        self._file: Any = None
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where an ingest run stands: what a progress callback receives, from any engine.
+
+    Attributes:
+        videos: videos this run indexes (files already indexed are not counted).
+        videos_done: of those, the ones finished (indexed or failed).
+        seconds: seconds of video this run indexes.
+        seconds_done: of those, the seconds done.
+        elapsed: wall seconds since the run started.
+        failed: files that failed so far.
+        current: the file being written (its name), if any.
+        segments: segments of the current file.
+        segments_done: of those, the ones written.
+    """
+
+    videos: int
+    videos_done: int = 0
+    seconds: float = 0.0
+    seconds_done: float = 0.0
+    elapsed: float = 0.0
+    failed: int = 0
+    current: str | None = None
+    segments: int = 0
+    segments_done: int = 0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (``None`` until some video is done)."""
+        if self.seconds_done <= 0 or self.elapsed <= 0:
+            return None
+        return max(self.seconds - self.seconds_done, 0.0) * self.elapsed / self.seconds_done
+
+    def to_dict(self) -> dict[str, Any]:
+        eta = self.eta
+        return {
+            "videos": self.videos, "videos_done": self.videos_done, "seconds": round(self.seconds, 3),
+            "seconds_done": round(self.seconds_done, 3), "elapsed": round(self.elapsed, 3),
+            "eta": None if eta is None else round(eta, 3), "failed": self.failed, "current": self.current,
+            "segments": self.segments, "segments_done": self.segments_done,
+        }  # fmt: skip
+
+
+class ProgressTracker:
+    """The progress of one ingest run, told to listeners as an :class:`IngestProgress` after each step.
+
+    An engine calls :meth:`start_file`, :meth:`advance`, :meth:`end_file` and :meth:`skip`; the listeners
+    are the terminal bars (``show``) and the caller's ``on_progress``. A listener that raises is dropped
+    with a warning (a progress display never stops an ingest).
+    """
+
+    def __init__(
+        self, todo: Sequence[VideoSource], *, show: bool = False, on_progress: ProgressCallback | None = None
+    ) -> None:
+        self._started = time.perf_counter()
+        self._state = IngestProgress(videos=len(todo), seconds=sum(v.duration for v in todo))
+        self._file_seconds, self._file_done = 0.0, 0.0  # the current file's duration and seconds done
+        self._listeners: list[ProgressCallback] = []
         if show and todo:
-            from tqdm.auto import tqdm
+            self._listeners.append(_Bars())
+        if on_progress is not None:
+            self._listeners.append(on_progress)
+        self._tell()
 
-            total = round(sum(v.duration for v in todo), 1)
-            self._total = tqdm(total=total, unit="s", desc=f"indexing {len(todo)} videos", position=0)
+    @property
+    def state(self) -> IngestProgress:
+        return self._state
 
-    def start_file(self, name: str, segments: int) -> None:
-        if self._total is not None:
-            from tqdm.auto import tqdm
-
-            self._file = tqdm(total=segments, unit="seg", desc=name, position=1, leave=False)
+    def start_file(self, name: str, segments: int, seconds: float) -> None:
+        self._file_seconds, self._file_done = seconds, 0.0
+        self._tell(current=name, segments=segments, segments_done=0)
 
     def advance(self, seconds: float, segments: int = 0) -> None:
-        if self._total is not None:
-            self._total.update(round(seconds, 1))
-        if self._file is not None:
-            self._file.update(segments)
+        self._file_done += seconds
+        s = self._state
+        self._tell(
+            seconds_done=min(s.seconds_done + seconds, s.seconds), segments_done=s.segments_done + segments
+        )
 
     def end_file(self) -> None:
+        """The current file is written: it counts as done, with all its seconds."""
+        self._finish(self._file_seconds)
+
+    def skip(self, source: VideoSource) -> None:
+        """A file failed (before or while it was written): it counts as done, with all its seconds."""
+        self._finish(source.duration, failed=1)
+
+    def _finish(self, seconds: float, failed: int = 0) -> None:
+        s = self._state
+        rest = max(seconds - self._file_done, 0.0)
+        self._file_seconds, self._file_done = 0.0, 0.0
+        self._tell(
+            videos_done=s.videos_done + 1, seconds_done=min(s.seconds_done + rest, s.seconds),
+            failed=s.failed + failed, current=None, segments=0, segments_done=0,
+        )  # fmt: skip
+
+    def _tell(self, **changes: Any) -> None:
+        changes["elapsed"] = time.perf_counter() - self._started
+        self._state = dataclasses.replace(self._state, **changes)
+        for listener in list(self._listeners):
+            try:
+                listener(self._state)
+            except Exception as err:
+                log.warning("progress listener %r dropped: %s", listener, err, exc_info=err)
+                self._listeners.remove(listener)
+
+    def __enter__(self) -> ProgressTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for listener in self._listeners:
+            if isinstance(listener, _Bars):
+                listener.close()
+
+
+class _Bars:
+    """Two bars on a TTY: overall seconds of video with ETA, and the current file's segments."""
+
+    def __init__(self) -> None:
+        self._total: Any = None
+        self._file: Any = None
+        self._name: str | None = None
+
+    def __call__(self, p: IngestProgress) -> None:
+        from tqdm.auto import tqdm
+
+        if self._total is None:
+            self._total = tqdm(
+                total=round(p.seconds, 1), unit="s", desc=f"indexing {p.videos} videos", position=0
+            )
+        self._total.update(round(p.seconds_done, 1) - self._total.n)
+        if p.current != self._name:
+            self._close_file()
+            self._name = p.current
+            if p.current is not None:
+                self._file = tqdm(total=p.segments, unit="seg", desc=p.current, position=1, leave=False)
+        if self._file is not None:
+            self._file.update(p.segments_done - self._file.n)
+
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def skip(self, source: VideoSource) -> None:
-        self.end_file()
-        self.advance(source.duration)
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.end_file()
+    def close(self) -> None:
+        self._close_file()
         if self._total is not None:
             self._total.close()

@@ -19,7 +19,7 @@ from vrag.search._answer import (
 )
 from vrag.search._merge import merge_hits
 from vrag.search._mmr import mmr
-from vrag.search._options import FIELDS, SearchOptions
+from vrag.search._options import FIELDS, SearchOptions, parse_where
 from vrag.search._rerank import RERANKERS, Ranked, Reranker, create_reranker, list_rerankers
 from vrag.search._retriever import Query, Retriever
 
@@ -41,4 +41,5 @@ __all__ = [
     "list_rerankers",
     "merge_hits",
     "mmr",
+    "parse_where",
 ]

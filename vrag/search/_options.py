@@ -32,7 +32,7 @@ from vrag.store._query import Fusion
 if TYPE_CHECKING:
     from vrag.search._rerank import Reranker
 
-__all__ = ["SearchOptions"]
+__all__ = ["SearchOptions", "parse_where"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -146,6 +146,25 @@ class SearchOptions:
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SearchOptions))
 """The option names, e.g. for a tool's argument list."""
+
+
+def parse_where(items: Sequence[str] | None, *, what: str = "--where") -> dict[str, Any] | None:
+    """``KEY=VALUE`` items (CLI flags, query parameters) → a payload filter for ``where``: a key given twice
+    matches any of its values; whole numbers become ints (``"007"`` stays a string).
+
+    Raises:
+        ConfigError: an item without ``=`` or key.
+    """
+    if not items:
+        return None
+    where: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{what} {item!r}: write KEY=VALUE")
+        number = value.lstrip("-").isdigit() and str(int(value)) == value
+        where.setdefault(key, []).append(int(value) if number else value)
+    return {k: v[0] if len(v) == 1 else v for k, v in where.items()}
 
 
 def _number(value: Any) -> bool:

@@ -281,6 +281,17 @@ class Store:
             return None
         return to_video(rows[0].payload)
 
+    def get_segment(self, point_id: str) -> StoredSegment | None:
+        """A committed segment by its point id (``Hit.id``), or None (also for a malformed id)."""
+        try:
+            uuid.UUID(point_id)
+        except ValueError:
+            return None
+        rows = self._b.retrieve("segments", [point_id])
+        if not rows or rows[0].payload.get("state") != COMMITTED:
+            return None
+        return to_segment(rows[0].id, rows[0].payload, {})
+
     def video_status(self, video_id: str) -> str | None:
         """The pipeline fingerprint a video is committed with, or None when absent / half-written."""
         video = self.get_video(video_id)
