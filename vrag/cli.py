@@ -500,7 +500,9 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         from vrag.serve import API_KEY_ENV, ServeConfig, run_server
     except ImportError as err:
-        raise ConfigError(f'vrag serve needs the server extra: pip install "vrag-video[server]" ({err})') from err
+        raise ConfigError(
+            f'vrag serve needs the server extra: pip install "vrag-video[server]" ({err})'
+        ) from err
     config = ServeConfig(
         host=args.host, port=args.port, api_key=args.api_key or os.environ.get(API_KEY_ENV),
         roots=args.root or (),
@@ -516,7 +518,9 @@ def _mcp(args: argparse.Namespace) -> int:
     try:
         from vrag.serve import llm_from_config, run_mcp
     except ImportError as err:
-        raise ConfigError(f'vrag mcp needs the server extra: pip install "vrag-video[server]" ({err})') from err
+        raise ConfigError(
+            f'vrag mcp needs the server extra: pip install "vrag-video[server]" ({err})'
+        ) from err
     from vrag.search import SearchOptions
 
     options = SearchOptions.from_mapping(args.settings.search, owner="[search] in vrag.toml")
