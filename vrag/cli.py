@@ -34,7 +34,8 @@ EXAMPLES = """examples:
 
 VERB_EXAMPLES = {
     "index": (
-        "examples:\n  vrag index lectures/ talk.mp4\n  vrag index clips/ --encoder none --chunker shots"
+        "examples:\n  vrag index lectures/ talk.mp4\n  vrag index clips/ --encoder none --chunker shots\n"
+        "  vrag index s3://bucket/videos/ --engine ray --ray-address auto --qdrant-url http://qdrant:6333"
     ),
     "search": (
         'examples:\n  vrag search "gradient descent" -k 3\n'
@@ -93,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--encoder", action="append", help="visual encoder (repeatable; 'none' for none)")
     index.add_argument("--chunker", help="chunker name (default: semantic)")
     index.add_argument("--workers", type=int, help="decode/chunk processes (0: in-process)")
+    index.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this machine's processes; ray: Ray Data on a local runtime or a cluster (vrag[ray])",
+    )  # fmt: skip
+    index.add_argument(
+        "--ray-address", help="Ray cluster to join: auto, ray://HOST:10001 (default: start one)"
+    )
+    index.add_argument("--ray-actors", type=int, help="encoder actors (default: one per GPU, else one)")
     index.set_defaults(run=_index)
 
     search = _verb(verbs, "search", "find the moments that match a query")
@@ -252,7 +261,10 @@ def _index(args: argparse.Namespace) -> int:
     encoders = None if args.encoder is None else tuple(e for e in args.encoder if e != "none")
     overrides = {"visual_encoders": encoders, "chunker": args.chunker, "workers": args.workers}
     with _open(args, create=True, **overrides) as index:
-        report = index.add(args.paths, progress=False if args.quiet or args.json or args.jsonl else None)
+        report = index.add(
+            args.paths, progress=False if args.quiet or args.json or args.jsonl else None, engine=args.engine,
+            ray_address=args.ray_address, ray_actors=args.ray_actors,
+        )  # fmt: skip
     if args.jsonl:
         rows = [{"path": p, "status": "indexed"} for p in report.indexed]
         rows += [{"path": p, "status": "skipped"} for p in report.skipped]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from vrag.config import IndexConfig, load_config
 from vrag.errors import ConfigError, VragError
@@ -74,6 +74,7 @@ class _Shared:
     channels: Channels
     users: int = 1
     writing: threading.RLock = field(default_factory=threading.RLock)
+    server: tuple[str, str | None] | None = None  # (url, api_key) of a Qdrant server index
 
 
 _SHARED: dict[str, _Shared] = {}
@@ -103,11 +104,12 @@ class VideoIndex:
 
     def __init__(
         self, store: Store, config: IndexConfig, channels: Channels, *, key: str | None = None,
-        writing: threading.RLock | None = None,
+        writing: threading.RLock | None = None, server: tuple[str, str | None] | None = None,
     ) -> None:  # fmt: skip
         from vrag.search import Retriever
 
         self._store, self.config, self._channels = store, config, channels
+        self._server = server
         self.retriever: Retriever = Retriever(store, channels)
         self._key: str | None = key
         self._writing = writing or threading.RLock()  # one writer at a time across shared handles
@@ -154,7 +156,10 @@ class VideoIndex:
                         "or open it without a config to share it"
                     )
                 shared.users += 1
-                return cls(shared.store, shared.config, shared.channels, key=key, writing=shared.writing)
+                return cls(
+                    shared.store, shared.config, shared.channels, key=key, writing=shared.writing,
+                    server=shared.server,
+                )  # fmt: skip
             record = read_schema_record(location, url=url, api_key=api_key)
             if record is None:
                 channels = Channels.build(config or load_config())
@@ -163,28 +168,41 @@ class VideoIndex:
                 channels = Channels.from_record(record, config)
                 schema = StoreSchema.from_record(record)
             store = open_store(location, schema=schema, url=url, api_key=api_key)
-            shared = _Shared(store, channels.config, channels)
+            shared = _Shared(store, channels.config, channels, server=(url, api_key) if url else None)
             if key:
                 _SHARED[key] = shared
-            return cls(store, channels.config, channels, key=key, writing=shared.writing)
+            return cls(
+                store, channels.config, channels, key=key, writing=shared.writing, server=shared.server
+            )
 
     @property
     def fingerprint(self) -> str:
         return self._store.schema.fingerprint
 
-    def add(self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
+    def add(
+        self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None,
+        engine: Literal["local", "ray"] = "local", ray_address: str | None = None,
+        ray_actors: int | None = None,
+    ) -> IngestReport:  # fmt: skip
         """Index videos (files or folders, scanned recursively). Already indexed files are skipped; a
         changed file replaces its old version; bad files are reported in the result, never raised.
 
-        Raises:
-            ConfigError: this handle's settings would store segments unlike the index's own (names them).
-        """
-        from vrag.pipeline import Ingestor
+        Args:
+            paths: files and folders; with ``engine="ray"`` also fsspec URLs (``s3://bucket/videos/``).
+            progress: show a progress bar (default: on a terminal).
+            engine: ``"local"`` (worker processes on this machine) or ``"ray"`` (Ray Data: a local Ray
+                runtime, or the cluster at ``ray_address``; needs ``vrag[ray]``). Both store the same index.
+            ray_address: the Ray cluster to join (``"auto"``, ``"ray://HOST:10001"``).
+            ray_actors: encoder actors (default: one per GPU of the cluster, else one).
 
+        Raises:
+            ConfigError: this handle's settings would store segments unlike the index's own (names them),
+                or an unknown engine.
+        """
         self._channels.check_ingest(self.config)
         items = [paths] if isinstance(paths, str | Path) else list(paths)
         with self._writing:
-            report = Ingestor(self._store, self._channels, self.config).run(items, progress=progress)
+            report = self._ingestor(engine, ray_address, ray_actors).run(items, progress=progress)
             try:
                 self.build_video_vectors()
             except VragError as err:  # segments are stored and searchable; the next add() retries this
@@ -193,6 +211,22 @@ class VideoIndex:
             if report.indexed:
                 self._store.optimize()
         return report
+
+    def _ingestor(self, engine: str, address: str | None, actors: int | None) -> Any:
+        if engine == "local":
+            if address is not None or actors is not None:
+                raise ConfigError("ray_address / ray_actors need engine='ray'")
+            from vrag.pipeline import Ingestor
+
+            return Ingestor(self._store, self._channels, self.config)
+        if engine != "ray":
+            raise ConfigError(f"unknown engine {engine!r}: use 'local' or 'ray'")
+        from vrag.pipeline._ray import RayIngestor, ServerTarget
+
+        server = None if self._server is None else ServerTarget(*self._server)
+        return RayIngestor(
+            self._store, self._channels, self.config, address=address, server=server, actors=actors
+        )
 
     def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:
         """Aggregate each video's segment vectors into its K video-level vectors (one set per video channel),
