@@ -222,8 +222,9 @@ def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -
     from vrag.store import DEFAULT_INDEX, read_schema_record
 
     location, url = _where(args)
-    key = args.qdrant_api_key or os.environ.get("VRAG_QDRANT_API_KEY")
-    record = read_schema_record(location, url=url, api_key=key)
+    qdrant = args.settings.qdrant
+    key = args.qdrant_api_key or os.environ.get("VRAG_QDRANT_API_KEY") or (qdrant.key() if url else None)
+    record = read_schema_record(location, url=url, api_key=key, qdrant=qdrant)
     if record is None and not create:
         where = url or location or DEFAULT_INDEX
         raise ConfigError(
@@ -232,14 +233,18 @@ def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -
     stored = (record or {}).get("build_info", {}).get("config")
     base = IndexConfig(**stored) if stored else None
     config = load_config(base=base, table=args.settings.index, **overrides)
-    return VideoIndex.open(location, config, url=url, api_key=key)
+    return VideoIndex.open(location, config, url=url, api_key=key, qdrant=qdrant)
 
 
 def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """Flags win over the environment, so ``--index`` works while ``VRAG_QDRANT_URL`` is set (and back)."""
+    """Flags win over the environment, so ``--index`` works while ``VRAG_QDRANT_URL`` is set (and back);
+    both win over ``[qdrant] url`` of vrag.toml."""
     if args.index or args.qdrant_url:
         return args.index, args.qdrant_url
-    return os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
+    index, url = os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
+    if index or url:
+        return index, url
+    return None, args.settings.qdrant.url
 
 
 def _emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], human: Iterable[str]) -> None:

@@ -31,7 +31,9 @@ from vrag.types import Hit
 if TYPE_CHECKING:
     from vrag.aggregate import BuildReport, TrainReport
     from vrag.aggregate._index import VideoVectors
+    from vrag.config import QdrantConfig
     from vrag.pipeline import Channels, IngestReport
+    from vrag.pipeline._ray import ServerTarget
     from vrag.search import Answer, Reranker, Retriever, SearchOptions
     from vrag.search._queries import ClipQuery
     from vrag.store import Store, StoredVideo
@@ -74,17 +76,18 @@ class _Shared:
     channels: Channels
     users: int = 1
     writing: threading.RLock = field(default_factory=threading.RLock)
-    server: tuple[str, str | None] | None = None  # (url, api_key) of a Qdrant server index
+    server: ServerTarget | None = None  # a Qdrant server index: where the Ray engine's actors write
 
 
 _SHARED: dict[str, _Shared] = {}
 _SHARED_LOCK = threading.RLock()
 
 
-def _share_key(location: str | Path | None, url: str | None) -> str | None:
-    """What identifies an index in this process: the Edge folder's real path or the server URL."""
+def _share_key(location: str | Path | None, url: str | None, qdrant: QdrantConfig | None) -> str | None:
+    """What identifies an index in this process: the Edge folder's real path, or the server URL (with the
+    collection prefix and tenant)."""
     if url is not None:
-        return url
+        return url if qdrant is None else f"{url}#{qdrant.prefix}/{qdrant.tenant or ''}"
     if str(location) == ":memory:":
         return None  # every in-memory index is its own
     from vrag.store import DEFAULT_INDEX
@@ -104,7 +107,7 @@ class VideoIndex:
 
     def __init__(
         self, store: Store, config: IndexConfig, channels: Channels, *, key: str | None = None,
-        writing: threading.RLock | None = None, server: tuple[str, str | None] | None = None,
+        writing: threading.RLock | None = None, server: ServerTarget | None = None,
     ) -> None:  # fmt: skip
         from vrag.search import Retriever
 
@@ -123,6 +126,7 @@ class VideoIndex:
         *,
         url: str | None = None,
         api_key: str | None = None,
+        qdrant: QdrantConfig | None = None,
     ) -> VideoIndex:
         """Open (or create) an index.
 
@@ -136,17 +140,22 @@ class VideoIndex:
             config: how to build (a new index) or how to run (device, batch sizes, workers). ``None``
                 reuses the configuration an existing index was built with, or the defaults (plus ``VRAG_*``
                 environment variables) for a new one.
-            url: a Qdrant server / cluster instead of a folder.
-            api_key: the server's API key.
+            url: a Qdrant server / cluster instead of a folder (default: ``qdrant.url``).
+            api_key: the server's API key (default: ``qdrant``'s).
+            qdrant: server settings (``[qdrant]`` of vrag.toml): collection prefix, shards, replicas, write
+                consistency, on-disk storage, tenant, timeout and retries.
 
         Raises:
             IndexLockedError: another process has the index folder open.
             StoreError: the index cannot be opened.
         """
         from vrag.pipeline import Channels
+        from vrag.pipeline._ray import ServerTarget
         from vrag.store import StoreSchema, open_store, read_schema_record
 
-        key = _share_key(location, url)
+        if qdrant is not None and location is None:
+            url, api_key = url or qdrant.url, api_key or qdrant.key()
+        key = _share_key(location, url, qdrant)
         with _SHARED_LOCK:
             shared = _SHARED.get(key) if key else None
             if shared is not None:  # already open in this process: share its store and encoders
@@ -160,15 +169,16 @@ class VideoIndex:
                     shared.store, shared.config, shared.channels, key=key, writing=shared.writing,
                     server=shared.server,
                 )  # fmt: skip
-            record = read_schema_record(location, url=url, api_key=api_key)
+            record = read_schema_record(location, url=url, api_key=api_key, qdrant=qdrant)
             if record is None:
                 channels = Channels.build(config or load_config())
                 schema = channels.schema()
             else:
                 channels = Channels.from_record(record, config)
                 schema = StoreSchema.from_record(record)
-            store = open_store(location, schema=schema, url=url, api_key=api_key)
-            shared = _Shared(store, channels.config, channels, server=(url, api_key) if url else None)
+            store = open_store(location, schema=schema, url=url, api_key=api_key, qdrant=qdrant)
+            server = ServerTarget(url, api_key, qdrant) if url else None
+            shared = _Shared(store, channels.config, channels, server=server)
             if key:
                 _SHARED[key] = shared
             return cls(
@@ -221,11 +231,10 @@ class VideoIndex:
             return Ingestor(self._store, self._channels, self.config)
         if engine != "ray":
             raise ConfigError(f"unknown engine {engine!r}: use 'local' or 'ray'")
-        from vrag.pipeline._ray import RayIngestor, ServerTarget
+        from vrag.pipeline._ray import RayIngestor
 
-        server = None if self._server is None else ServerTarget(*self._server)
         return RayIngestor(
-            self._store, self._channels, self.config, address=address, server=server, actors=actors
+            self._store, self._channels, self.config, address=address, server=self._server, actors=actors
         )
 
     def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:

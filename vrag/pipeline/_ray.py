@@ -49,7 +49,7 @@ from vrag.pipeline._ingest import (
 from vrag.pipeline._plan import VideoPlan, plan_video
 
 if TYPE_CHECKING:
-    from vrag.config import IndexConfig
+    from vrag.config import IndexConfig, QdrantConfig
     from vrag.encoders import EncoderSpec
     from vrag.pipeline._channels import Channels
     from vrag.store import Store
@@ -77,7 +77,7 @@ class ServerTarget:
 
     url: str
     api_key: str | None = None
-    prefix: str = "vrag"
+    qdrant: QdrantConfig | None = None
 
 
 class RayIngestor:
@@ -315,7 +315,7 @@ class _EncodeActor:
 
             schema = StoreSchema.from_record(record)
             self.store = open_store(
-                schema=schema, url=server.url, api_key=server.api_key, prefix=server.prefix
+                schema=schema, url=server.url, api_key=server.api_key, qdrant=server.qdrant
             )
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
