@@ -53,8 +53,9 @@ class IndexConfig(_Frozen):
         dtype: compute dtype of the visual encoders (default: bf16 on CUDA, fp32 on CPU; ``"bfloat16"`` is
             about 2x faster on CPUs with bf16 instructions, cosine to fp32 > 0.9999 — see BENCHMARKS.md).
         encode_batch: clips per encoder forward pass.
-        workers: decode/chunk worker processes (0 = in the main process); ``None`` picks: none for less
-            than 5 minutes of video (starting a process costs seconds), else one per spare core (max 4).
+        workers: decode/chunk worker processes (0 = in the main process, where one thread plans and
+            decodes while the encoders run); ``None`` picks: none for less than 5 minutes of video (starting
+            a process costs seconds), else one per spare core (max 4).
         aggregator: how each video's segment vectors become its K video-level vectors (``mean``, ``kmeans``,
             ``lvmae``; ``None``: no video vectors, no hierarchical search). A trained ``lvmae`` checkpoint in
             the index folder (``vrag train aggregator``) is used for its channel instead.

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["IndexInfo", "VideoIndex"]
 
+OPTIMIZE_AFTER = 10_000
+"""``add`` rebuilds the HNSW graph once this many segments are searched exactly (a 10k exact scan is ~1.5 ms
+on 2 cores; the HNSW build at 100k took 102 s there, see BENCHMARKS.md)."""
+
 
 @dataclass(frozen=True, slots=True)
 class IndexInfo:
@@ -219,7 +223,7 @@ class VideoIndex:
                 log.warning("video-level vectors not built: %s", err)
                 report = dataclasses.replace(report, notes=(*report.notes, f"video vectors not built: {err}"))
             if report.indexed:
-                self._store.optimize()
+                self._store.optimize(min_unindexed=OPTIMIZE_AFTER)
         return report
 
     def _ingestor(self, engine: str, address: str | None, actors: int | None) -> Any:

@@ -17,7 +17,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -374,8 +374,10 @@ def auto_workers(video_seconds: float) -> int:
 
 
 def _executor(workers: int, jobs: int) -> Executor:
-    if workers == 0 or jobs == 0:
+    if jobs == 0:
         return _Inline()
+    if workers == 0:  # no process to start: one thread plans and decodes while this one encodes and writes
+        return ThreadPoolExecutor(1, thread_name_prefix="vrag-plan")
     # spawn, not fork: a forked child deadlocked in FFmpeg threads inherited from the parent (seen here)
     ctx = get_context("spawn")
     return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=init_worker)

@@ -263,6 +263,10 @@ class ClientBackend:
     def optimize(self) -> None:
         """Nothing to do: a server builds HNSW in the background; local mode is brute force."""
 
+    def unindexed(self) -> int:
+        """0: a server indexes in the background by itself."""
+        return 0
+
     def flush(self) -> None:
         """Nothing to do: every write waits for the server (``wait=True``)."""
 
