@@ -104,10 +104,12 @@ def test_local_runtime_same_index_and_resume_skips(
     tmp_path: Path, corpus: list[Path], reference: dict[str, Any]
 ) -> None:
     assert not ray.is_initialized()
-    location = tmp_path / "idx"
+    location, broken = tmp_path / "idx", tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video" * 100)
     with VideoIndex.open(location, IndexConfig(**TINY)) as index:
-        report = index.add(corpus, engine="ray", progress=False)  # starts a local runtime, then stops it
-        assert report.ok and sorted(report.indexed) == sorted(str(p.resolve()) for p in corpus)
+        report = index.add([*corpus, broken], engine="ray", progress=False)  # starts a runtime, stops it
+        assert sorted(report.indexed) == sorted(str(p.resolve()) for p in corpus)
+        assert [(f.path, f.error) for f in report.failed] == [(str(broken), "NotAVideoError")]
         assert report.segments == len([k for k in reference if k.startswith("segments/")])
     assert not ray.is_initialized()
     _assert_same(_points(location), reference)
@@ -145,9 +147,9 @@ def test_two_node_cluster_same_index(
     _assert_same(_points(location), reference)
 
 
-def _run_cli(args: list[str], *, kill_at_progress: bool) -> int:
-    """``vrag index`` in a subprocess on a pseudo-terminal (so it draws its progress bar); with
-    ``kill_at_progress``, SIGKILL it as soon as the bar shows the first segments written."""
+def _kill_at_progress(args: list[str]) -> int:
+    """``vrag ARGS`` in a subprocess on a pseudo-terminal (so it draws its progress bar), SIGKILLed as soon as
+    the bar shows the first segments written. Returns its exit status."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))  # a 200-column terminal
     proc = subprocess.Popen(
@@ -163,7 +165,7 @@ def _run_cli(args: list[str], *, kill_at_progress: bool) -> int:
                     seen += os.read(master, 65536).decode(errors="replace")
                 except OSError:
                     break
-            if kill_at_progress and re.search(r"indexing \d+ videos:.*?\| *([1-9][\d.]*|0\.[1-9])/", seen):
+            if re.search(r"indexing \d+ videos:.*?\| *([1-9][\d.]*|0\.[1-9])/", seen):
                 proc.send_signal(signal.SIGKILL)
                 break
         return proc.wait(timeout=30)
@@ -184,8 +186,10 @@ def test_killed_driver_rerun_ends_in_same_index(
     location = tmp_path / "idx"
     args = ["--config", str(toml), "--index", str(location), "index", *map(str, corpus), "--engine", "ray",
             "--ray-address", cluster.address]  # fmt: skip
-    assert _run_cli(args, kill_at_progress=True) == -signal.SIGKILL
+    assert _kill_at_progress(args) == -signal.SIGKILL
     with VideoIndex.open(location) as index:
-        assert index.info().videos < len(corpus)  # killed mid-run: not everything was committed
-    assert _run_cli(args, kill_at_progress=False) == 0
+        committed = index.info().videos
+        assert committed < len(corpus)  # killed mid-run: not everything was committed
+        again = index.add(corpus, engine="ray", progress=False)  # run again (joins the same cluster)
+        assert len(again.skipped) == committed and len(again.indexed) == len(corpus) - committed
     _assert_same(_points(location), reference)

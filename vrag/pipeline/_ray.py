@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from vrag.errors import ConfigError, ModelUnavailableError
 from vrag.pipeline._ingest import (
     Chunk,
+    FileFailure,
     IngestReport,
     SegmentEncoder,
     _Progress,
@@ -103,6 +104,7 @@ class RayIngestor:
         self.address, self.server, self.actors = address, server, actors
         self.chunks_per_batch = chunks_per_batch
         self.fingerprint = store.schema.fingerprint
+        self._by_path: dict[str, set[str]] = {}
 
     def run(self, paths: Iterable[str | Path], *, progress: bool | None = None) -> IngestReport:
         """Index every video under ``paths``; bad files are reported and skipped, never fatal."""
@@ -131,15 +133,17 @@ class RayIngestor:
             return []
         ds = ray.data.from_items([{"path": f} for f in files], override_num_blocks=min(len(files), 64))
         rows = ds.map(_scan_row, num_cpus=1).take_all()
-        done = {v.video_id for v in self.store.iter_videos() if v.fingerprint == self.fingerprint}
+        done: set[str] = set()
         by_path: dict[str, set[str]] = {}
         for video in self.store.iter_videos():
             by_path.setdefault(video.path, set()).add(video.video_id)
+            if video.fingerprint == self.fingerprint:
+                done.add(video.video_id)
         todo, seen = [], set()
         for row in sorted(rows, key=lambda r: r["path"]):
             found = pickle.loads(row["blob"])
-            if isinstance(found, Exception):
-                tally.fail(row["path"], found)
+            if isinstance(found, FileFailure):
+                tally.failed.append(found)
             elif found.video_id in seen or found.video_id in done:
                 tally.skipped.append(found.path)
                 self._drop_old(by_path, found)
@@ -229,11 +233,12 @@ class _DriverWriter:
         self.tally.video_seconds += plan.duration
         self.engine._drop_old(self.engine._by_path, Scanned(plan.path, plan.video_id, plan.duration))
 
-    def _fail(self, path: str, video_id: str, err: Exception) -> None:
+    def _fail(self, path: str, video_id: str, failure: FileFailure) -> None:
         if video_id in self.failed:
             return
         self.failed.add(video_id)
-        self.tally.fail(path, err)
+        self.tally.failed.append(failure)
+        self.bar.end_file()
 
     def finish(self) -> None:
         self.bar.end_file()
@@ -244,17 +249,14 @@ class _DriverWriter:
 
 def _scan_row(row: dict[str, Any]) -> dict[str, Any]:
     """Probe one file and compute its content id (a bad file becomes an error, never a crash)."""
-    from vrag.errors import VragError
     from vrag.media import open_video
 
     path = row["path"]
     try:
         with open_video(_local(path)) as video:
             found: Any = Scanned(_stored_path(path), video.video_id, video.duration)
-    except VragError as err:
-        found = err
-    except Exception as err:  # a library failing on a bad file
-        found = _error(path, err)
+    except Exception as err:  # a bad file (or a library failing on it)
+        found = _failure(_stored_path(path), err)
     return {"path": _stored_path(path), "blob": pickle.dumps(found)}
 
 
@@ -366,17 +368,17 @@ class _EncodeActor:
 
 
 def _failed(path: str, video_id: str, err: Exception) -> dict[str, Any]:
-    from vrag.errors import VragError
+    return {"kind": "failed", "path": path, "video_id": video_id, "blob": pickle.dumps(_failure(path, err))}
+
+
+def _failure(path: str, err: BaseException) -> FileFailure:
+    """What the report lists (errors travel as plain data: not every exception survives pickling)."""
+    from vrag.errors import MediaError, VragError
 
     if not isinstance(err, VragError):
-        err = _error(path, err)
-    return {"kind": "failed", "path": path, "video_id": video_id, "blob": pickle.dumps(err)}
-
-
-def _error(path: str, err: BaseException) -> Exception:
-    from vrag.errors import MediaError
-
-    return MediaError(path, f"{type(err).__name__}: {err}", "check the file (it may be damaged)")
+        err = MediaError(path, f"{type(err).__name__}: {err}", "check the file (it may be damaged)")
+    log.info("%s failed: %s", path, err, exc_info=err)
+    return FileFailure(path, type(err).__name__, str(err))
 
 
 def _visual_specs(ray: Any, record: dict[str, Any], config: IndexConfig) -> list[EncoderSpec]:
