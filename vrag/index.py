@@ -237,9 +237,7 @@ class VideoIndex:
             raise ConfigError(f"unknown engine {engine!r}: use 'local' or 'ray'")
         from vrag.pipeline._ray import RayIngestor
 
-        return RayIngestor(
-            self._store, self._channels, self.config, address=address, server=self._server, actors=actors
-        )
+        return RayIngestor(self._store, self.config, address=address, server=self._server, actors=actors)
 
     def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:
         """Aggregate each video's segment vectors into its K video-level vectors (one set per video channel),

@@ -52,7 +52,6 @@ from vrag.pipeline._plan import VideoPlan, plan_video
 if TYPE_CHECKING:
     from vrag.config import IndexConfig, QdrantConfig
     from vrag.encoders import EncoderSpec
-    from vrag.pipeline._channels import Channels
     from vrag.store import Store
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,6 @@ class RayIngestor:
     Args:
         store: the open store (the driver reads it, commits videos, and writes segments when it is an Edge
             index).
-        channels: the index's channels (the driver loads no model: actors do).
         config: how videos are cut and read, and how to run (``encode_batch`` segments per chunk).
         address: the Ray cluster to join (``"auto"``, ``"ray://HOST:10001"``); None: an already initialised
             runtime, else a local one started here (and shut down after the run).
@@ -97,10 +95,10 @@ class RayIngestor:
     """
 
     def __init__(
-        self, store: Store, channels: Channels, config: IndexConfig, *, address: str | None = None,
+        self, store: Store, config: IndexConfig, *, address: str | None = None,
         server: ServerTarget | None = None, actors: int | None = None, chunks_per_batch: int = 4,
     ) -> None:  # fmt: skip
-        self.store, self.channels, self.config = store, channels, config
+        self.store, self.config = store, config  # the driver loads no model: the actors do
         self.address, self.server, self.actors = address, server, actors
         self.chunks_per_batch = chunks_per_batch
         self.fingerprint = store.schema.fingerprint
@@ -111,7 +109,7 @@ class RayIngestor:
         started, tally = time.perf_counter(), _Tally()
         files = list_videos([str(p) for p in paths])
         show = sys.stderr.isatty() if progress is None else progress  # before Ray wraps sys.stderr
-        with _runtime(self.address) as ray:
+        with _RayRuntime(self.address) as ray:
             todo = self._scan(ray, files, tally)
             try:
                 with _Progress(todo, show) as bar:  # type: ignore[arg-type]  # Scanned has what it reads
@@ -408,7 +406,7 @@ def _cluster_gpus(ray: Any) -> float:
 # ------------------------------------------------------------------------------------------- runtime
 
 
-class _runtime:  # a context manager used like a function
+class _RayRuntime:
     """``ray`` initialised for the run: join ``address``, reuse a runtime already up, or start a local one
     (small object store, no dashboard) and shut it down afterwards."""
 
