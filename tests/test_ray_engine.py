@@ -193,3 +193,28 @@ def test_killed_driver_rerun_ends_in_same_index(
         again = index.add(corpus, engine="ray", progress=False)  # run again (joins the same cluster)
         assert len(again.skipped) == committed and len(again.indexed) == len(corpus) - committed
     _assert_same(_points(location), reference)
+
+
+def test_remote_urls_are_listed_and_staged_with_their_subtitles(
+    tmp_path: Path, corpus: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each Ray task does with an fsspec URL (here fsspec's in-memory filesystem, as s3:// would be)."""
+    import fsspec
+
+    from vrag.media import load_transcript, open_video
+    from vrag.pipeline._ray import _local, _stored_path, list_videos
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/talks/cooking.mp4", corpus[0].read_bytes())
+    fs.pipe("/bucket/talks/cooking.en.srt", b"1\n00:00:00,500 --> 00:00:01,500\nHello kitchen\n")
+    fs.pipe("/bucket/talks/notes.txt", b"not a video")
+    monkeypatch.setenv("VRAG_STAGE_DIR", str(tmp_path / "stage"))
+    urls = list_videos(["memory://bucket/talks/"])
+    assert urls == [fs.unstrip_protocol("/bucket/talks/cooking.mp4")]  # videos only, as URLs
+    assert _stored_path(urls[0]) == urls[0]  # the index records the URL
+    local = Path(_local(urls[0]))
+    assert local.is_relative_to(tmp_path / "stage") and local.read_bytes() == corpus[0].read_bytes()
+    assert _local(urls[0]) == str(local)  # staged once per node
+    with open_video(local) as video, open_video(corpus[0]) as original:
+        assert video.video_id == original.video_id  # same content, same id
+        assert [c.text for c in load_transcript(video, asr="off").cues] == ["Hello kitchen"]
