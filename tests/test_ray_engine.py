@@ -39,7 +39,11 @@ TALKS = [
     ("space.mkv", (20, 30, 160), [(0.1, 1.9, "The rocket leaves the pad."), (2.1, 3.8, "It reaches orbit.")]),
     ("garden.webm", (40, 160, 50), [(0.3, 3.5, "Water the tomato plants every morning.")]),
     ("sea.mp4", (10, 90, 120), [(0.2, 1.5, "Waves break on the shore."), (2.4, 3.9, "A boat sails out.")]),
-]
+    *(
+        (f"extra{k}.mp4", (30 * k, 200 - 20 * k, 90), [(0.5, 3.5, f"Extra talk number {k}.")])
+        for k in range(4)
+    ),
+]  # eight videos: enough that the kill below lands before the last one is committed
 
 
 def _scene(colour: tuple[int, int, int]) -> Any:
