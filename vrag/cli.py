@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--workers", type=int, help="decode/chunk processes (0: in-process)")
     index.add_argument(
         "--engine", choices=("local", "ray"), default="local",
-        help="local: this machine's processes; ray: Ray Data on a local runtime or a cluster (vrag[ray])",
+        help="local: this machine's processes; ray: Ray Data, a local runtime or a cluster (vrag-video[ray])",
     )  # fmt: skip
     index.add_argument(
         "--ray-address", help="Ray cluster to join: auto, ray://HOST:10001 (default: start one)"

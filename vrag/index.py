@@ -205,7 +205,8 @@ class VideoIndex:
             paths: files and folders; with ``engine="ray"`` also fsspec URLs (``s3://bucket/videos/``).
             progress: show a progress bar (default: on a terminal).
             engine: ``"local"`` (worker processes on this machine) or ``"ray"`` (Ray Data: a local Ray
-                runtime, or the cluster at ``ray_address``; needs ``vrag[ray]``). Both store the same index.
+                runtime, or the cluster at ``ray_address``; needs ``vrag-video[ray]``). Both store the same
+                index.
             ray_address: the Ray cluster to join (``"auto"``, ``"ray://HOST:10001"``).
             ray_actors: encoder actors (default: one per GPU of the cluster, else one).
 

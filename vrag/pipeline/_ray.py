@@ -1,6 +1,6 @@
 """The Ray engine (``VideoIndex.add(paths, engine="ray")``, ``vrag index --engine ray``): a node or a cluster.
 
-A Ray Data plan over the same per-video work as the local engine (extra ``vrag[ray]``)::
+A Ray Data plan over the same per-video work as the local engine (extra ``vrag-video[ray]``)::
 
     list files (driver) ─► scan: probe + content id (CPU tasks) ─► driver drops what is indexed already
     ─► plan: transcript, shots, segments, OCR (CPU tasks) ─► decode each chunk's clips (CPU tasks)
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RayIngestor", "list_videos"]
 
-INSTALL_HINT = "pip install 'vrag[ray]'"
+INSTALL_HINT = "pip install 'vrag-video[ray]'"
 CACHE_ENV = "VRAG_STAGE_DIR"
 
 
