@@ -47,6 +47,8 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py memory
 	$(BIN)/python benchmarks/store_query.py
 	$(BIN)/python benchmarks/serve_load.py
+	$(BIN)/python benchmarks/ocr_size.py
+	$(BIN)/python benchmarks/stages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -133,3 +133,28 @@ def test_missing_rapidocr_says_how_to_install() -> None:
     frames = _frames([np.zeros((8, 8, 3), np.uint8)], [0.0])
     with pytest.raises(ModelUnavailableError, match=r"pip install 'vrag-video\[ocr\]'"):
         ocr_frames(frames)
+
+
+class Counting:
+    """The real RapidOCR engine, counting the frames it reads."""
+
+    def __init__(self) -> None:
+        self.engine, self.calls = _ocr.default_engine(), 0
+
+    def __call__(self, img: np.ndarray, **options: Any) -> tuple[list[Any] | None, Any]:
+        self.calls += 1
+        return self.engine(img, **options)
+
+
+def test_keyframes_showing_the_same_picture_are_read_once() -> None:
+    slide = _render([("Gradient descent", (40, 60), 48)])
+    noisy = np.clip(slide.astype(np.int16) + np.random.default_rng(0).integers(-3, 4, slide.shape), 0, 255)
+    more = _render([("Gradient descent", (40, 60), 48), ("Step size", (40, 200), 40)])  # a line appears
+    frames = _frames([slide, noisy.astype(np.uint8), more, more], [0.0, 1.0, 2.0, 3.0])
+    engine = Counting()
+    texts = _ocr.ocr_texts(frames, engine=engine)
+    assert engine.calls == 2  # the re-encoded copy and the repeated frame reuse what was read
+    assert texts[0] == texts[1] and _similar(texts[0], "Gradient descent"), texts
+    assert texts[2] == texts[3] and _similar(texts[2], "Gradient descent Step size"), texts
+    every = Counting()
+    assert _ocr.ocr_texts(frames, engine=every, reuse=False) == texts and every.calls == 4

@@ -409,3 +409,12 @@ def test_a_schema_record_round_trips_with_its_multivector_channels() -> None:
     again = StoreSchema.from_record(schema.to_record())
     assert again.to_record() == schema.to_record() and again.differences(schema.to_record()) == []
     assert again.dense["clip.multi"].multivector and not again.dense["clip"].multivector
+
+
+def test_optimize_waits_for_enough_unindexed_segments(tmp_path: Path) -> None:
+    with open_store(tmp_path / "idx", schema=SCHEMA) as store:
+        write_video(store, "a", [seg("a", i) for i in range(5)])
+        assert not store.optimize(min_unindexed=6)  # 5 segments searched exactly: no HNSW build yet
+        write_video(store, "b", [seg("b", i) for i in range(3)])
+        assert store.optimize(min_unindexed=6)  # 8 now: build
+        assert store.search("vis", unit(1, 1, 0, 0), k=1)[0].video_id == "a"

@@ -34,7 +34,8 @@ EXAMPLES = """examples:
 
 VERB_EXAMPLES = {
     "index": (
-        "examples:\n  vrag index lectures/ talk.mp4\n  vrag index clips/ --encoder none --chunker shots"
+        "examples:\n  vrag index lectures/ talk.mp4\n  vrag index clips/ --encoder none --chunker shots\n"
+        "  vrag index s3://bucket/videos/ --engine ray --ray-address auto --qdrant-url http://qdrant:6333"
     ),
     "search": (
         'examples:\n  vrag search "gradient descent" -k 3\n'
@@ -99,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--encoder", action="append", help="visual encoder (repeatable; 'none' for none)")
     index.add_argument("--chunker", help="chunker name (default: semantic)")
     index.add_argument("--workers", type=int, help="decode/chunk processes (0: in-process)")
+    index.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this machine's processes; ray: Ray Data, a local runtime or a cluster (vrag-video[ray])",
+    )  # fmt: skip
+    index.add_argument(
+        "--ray-address", help="Ray cluster to join: auto, ray://HOST:10001 (default: start one)"
+    )
+    index.add_argument("--ray-actors", type=int, help="encoder actors (default: one per GPU, else one)")
     index.set_defaults(run=_index)
 
     search = _verb(verbs, "search", "find the moments that match a query")
@@ -241,8 +250,9 @@ def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -
     from vrag.store import DEFAULT_INDEX, read_schema_record
 
     location, url = _where(args)
-    key = args.qdrant_api_key or os.environ.get("VRAG_QDRANT_API_KEY")
-    record = read_schema_record(location, url=url, api_key=key)
+    qdrant = args.settings.qdrant
+    key = args.qdrant_api_key or os.environ.get("VRAG_QDRANT_API_KEY") or (qdrant.key() if url else None)
+    record = read_schema_record(location, url=url, api_key=key, qdrant=qdrant)
     if record is None and not create:
         where = url or location or DEFAULT_INDEX
         raise ConfigError(
@@ -251,14 +261,18 @@ def _open(args: argparse.Namespace, *, create: bool = False, **overrides: Any) -
     stored = (record or {}).get("build_info", {}).get("config")
     base = IndexConfig(**stored) if stored else None
     config = load_config(base=base, table=args.settings.index, **overrides)
-    return VideoIndex.open(location, config, url=url, api_key=key)
+    return VideoIndex.open(location, config, url=url, api_key=key, qdrant=qdrant)
 
 
 def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """Flags win over the environment, so ``--index`` works while ``VRAG_QDRANT_URL`` is set (and back)."""
+    """Flags win over the environment, so ``--index`` works while ``VRAG_QDRANT_URL`` is set (and back);
+    both win over ``[qdrant] url`` of vrag.toml."""
     if args.index or args.qdrant_url:
         return args.index, args.qdrant_url
-    return os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
+    index, url = os.environ.get("VRAG_INDEX"), os.environ.get("VRAG_QDRANT_URL")
+    if index or url:
+        return index, url
+    return None, args.settings.qdrant.url
 
 
 def _emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], human: Iterable[str]) -> None:
@@ -280,7 +294,10 @@ def _index(args: argparse.Namespace) -> int:
     encoders = None if args.encoder is None else tuple(e for e in args.encoder if e != "none")
     overrides = {"visual_encoders": encoders, "chunker": args.chunker, "workers": args.workers}
     with _open(args, create=True, **overrides) as index:
-        report = index.add(args.paths, progress=False if args.quiet or args.json or args.jsonl else None)
+        report = index.add(
+            args.paths, progress=False if args.quiet or args.json or args.jsonl else None, engine=args.engine,
+            ray_address=args.ray_address, ray_actors=args.ray_actors,
+        )  # fmt: skip
     if args.jsonl:
         rows = [{"path": p, "status": "indexed"} for p in report.indexed]
         rows += [{"path": p, "status": "skipped"} for p in report.skipped]

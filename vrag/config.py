@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_VISUAL_ENCODERS",
     "IndexConfig",
     "LLMConfig",
+    "QdrantConfig",
     "Settings",
     "find_settings",
     "load_config",
@@ -52,8 +53,9 @@ class IndexConfig(_Frozen):
         dtype: compute dtype of the visual encoders (default: bf16 on CUDA, fp32 on CPU; ``"bfloat16"`` is
             about 2x faster on CPUs with bf16 instructions, cosine to fp32 > 0.9999 — see BENCHMARKS.md).
         encode_batch: clips per encoder forward pass.
-        workers: decode/chunk worker processes (0 = in the main process); ``None`` picks: none for less
-            than 5 minutes of video (starting a process costs seconds), else one per spare core (max 4).
+        workers: decode/chunk worker processes (0 = in the main process, where one thread plans and
+            decodes while the encoders run); ``None`` picks: none for less than 5 minutes of video (starting
+            a process costs seconds), else one per spare core (max 4).
         aggregator: how each video's segment vectors become its K video-level vectors (``mean``, ``kmeans``,
             ``lvmae``; ``None``: no video vectors, no hierarchical search). A trained ``lvmae`` checkpoint in
             the index folder (``vrag train aggregator``) is used for its channel instead.
@@ -94,9 +96,52 @@ class LLMConfig(_Frozen):
     timeout: float = Field(default=120.0, gt=0)
 
 
+class QdrantConfig(_Frozen):
+    """A Qdrant server or cluster instead of the embedded index: the ``[qdrant]`` table of ``vrag.toml``.
+
+    Collection settings apply when the index's collections are created (see ``docs/scale.md``).
+
+    Attributes:
+        url: the server (``http://qdrant:6333``); ``--qdrant-url`` and ``VRAG_QDRANT_URL`` win over it.
+        api_key: the API key (prefer ``api_key_env``: keep keys out of files).
+        api_key_env: the environment variable holding the API key.
+        prefix: collection name prefix (one prefix = one index: ``<prefix>_segments``, ``<prefix>_videos``).
+        shard_number: shards per collection (at least the number of nodes, to spread writes).
+        replication_factor: copies of each shard (2 survives the loss of a node).
+        write_consistency_factor: replicas that must acknowledge a write before it returns.
+        on_disk_vectors: keep the original vectors on disk (memory-mapped), the HNSW graph in RAM.
+        on_disk_payload: keep payloads on disk (indexed payload fields stay in RAM).
+        tenant_field: a payload key that partitions one pair of collections between tenants: a keyword
+            payload index with ``is_tenant`` is created on it (Qdrant co-locates each tenant's points).
+        tenant: this index's tenant: written into every point under ``tenant_field`` and required by
+            every read, so tenants sharing the collections never see each other's videos.
+        timeout: seconds per request.
+        retries: attempts per request on transient errors (connection errors, 429/5xx), with exponential
+            backoff.
+    """
+
+    url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None
+    prefix: str = "vrag"
+    shard_number: int | None = Field(default=None, ge=1)
+    replication_factor: int | None = Field(default=None, ge=1)
+    write_consistency_factor: int | None = Field(default=None, ge=1)
+    on_disk_vectors: bool = False
+    on_disk_payload: bool = False
+    tenant_field: str | None = None
+    tenant: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=5, ge=1)
+
+    def key(self) -> str | None:
+        """The API key: ``api_key``, else the variable ``api_key_env`` names."""
+        return self.api_key or (os.environ.get(self.api_key_env) if self.api_key_env else None)
+
+
 class Settings(BaseModel):
     """Everything a ``vrag.toml`` says: ``[index]`` (how to build), ``[search]`` (default search options),
-    ``[llm]`` (the answering model), and where it was found."""
+    ``[llm]`` (the answering model), ``[qdrant]`` (a server or cluster), and where it was found."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -104,6 +149,7 @@ class Settings(BaseModel):
     index: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, Any] = Field(default_factory=dict)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
 
 
 def find_settings() -> Path | None:
@@ -131,14 +177,22 @@ def load_settings(path: str | Path | None = None) -> Settings:
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     if not tables:
         return Settings(path=where, index=data)
-    unknown = sorted(set(tables) - {"index", "search", "llm"})
+    unknown = sorted(set(tables) - {"index", "search", "llm", "qdrant"})
     if unknown:
-        raise ConfigError(f"{where}: unknown table [{unknown[0]}]; vrag.toml has [index], [search] and [llm]")
+        raise ConfigError(
+            f"{where}: unknown table [{unknown[0]}]; vrag.toml has [index], [search], [llm] and [qdrant]"
+        )
     try:
         llm = LLMConfig(**tables.get("llm", {}))
     except ValidationError as err:
         raise ConfigError(f"{where} [llm]: {_problems(err)}") from err
-    return Settings(path=where, index=tables.get("index", {}), search=tables.get("search", {}), llm=llm)
+    try:
+        qdrant = QdrantConfig(**tables.get("qdrant", {}))
+    except ValidationError as err:
+        raise ConfigError(f"{where} [qdrant]: {_problems(err)}") from err
+    return Settings(
+        path=where, index=tables.get("index", {}), search=tables.get("search", {}), llm=llm, qdrant=qdrant
+    )
 
 
 def load_config(

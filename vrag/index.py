@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from vrag.config import IndexConfig, load_config
 from vrag.errors import ConfigError, VragError
@@ -31,7 +31,9 @@ from vrag.types import Hit
 if TYPE_CHECKING:
     from vrag.aggregate import BuildReport, TrainReport
     from vrag.aggregate._index import VideoVectors
+    from vrag.config import QdrantConfig
     from vrag.pipeline import Channels, IngestReport, ProgressCallback
+    from vrag.pipeline._ray import ServerTarget
     from vrag.search import Answer, Reranker, Retriever, SearchOptions
     from vrag.search._queries import ClipQuery
     from vrag.store import Store, StoredSegment, StoredVideo
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["IndexInfo", "VideoIndex"]
+
+OPTIMIZE_AFTER = 10_000
+"""``add`` rebuilds the HNSW graph once this many segments are searched exactly (a 10k exact scan is ~1.5 ms
+on 2 cores; the HNSW build at 100k took 102 s there, see BENCHMARKS.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +80,18 @@ class _Shared:
     channels: Channels
     users: int = 1
     writing: threading.RLock = field(default_factory=threading.RLock)
+    server: ServerTarget | None = None  # a Qdrant server index: where the Ray engine's actors write
 
 
 _SHARED: dict[str, _Shared] = {}
 _SHARED_LOCK = threading.RLock()
 
 
-def _share_key(location: str | Path | None, url: str | None) -> str | None:
-    """What identifies an index in this process: the Edge folder's real path or the server URL."""
+def _share_key(location: str | Path | None, url: str | None, qdrant: QdrantConfig | None) -> str | None:
+    """What identifies an index in this process: the Edge folder's real path, or the server URL (with the
+    collection prefix and tenant)."""
     if url is not None:
-        return url
+        return url if qdrant is None else f"{url}#{qdrant.prefix}/{qdrant.tenant or ''}"
     if str(location) == ":memory:":
         return None  # every in-memory index is its own
     from vrag.store import DEFAULT_INDEX
@@ -103,11 +111,12 @@ class VideoIndex:
 
     def __init__(
         self, store: Store, config: IndexConfig, channels: Channels, *, key: str | None = None,
-        writing: threading.RLock | None = None,
+        writing: threading.RLock | None = None, server: ServerTarget | None = None,
     ) -> None:  # fmt: skip
         from vrag.search import Retriever
 
         self._store, self.config, self._channels = store, config, channels
+        self._server = server
         self.retriever: Retriever = Retriever(store, channels)
         self._key: str | None = key
         self._writing = writing or threading.RLock()  # one writer at a time across shared handles
@@ -121,6 +130,7 @@ class VideoIndex:
         *,
         url: str | None = None,
         api_key: str | None = None,
+        qdrant: QdrantConfig | None = None,
     ) -> VideoIndex:
         """Open (or create) an index.
 
@@ -134,17 +144,22 @@ class VideoIndex:
             config: how to build (a new index) or how to run (device, batch sizes, workers). ``None``
                 reuses the configuration an existing index was built with, or the defaults (plus ``VRAG_*``
                 environment variables) for a new one.
-            url: a Qdrant server / cluster instead of a folder.
-            api_key: the server's API key.
+            url: a Qdrant server / cluster instead of a folder (default: ``qdrant.url``).
+            api_key: the server's API key (default: ``qdrant``'s).
+            qdrant: server settings (``[qdrant]`` of vrag.toml): collection prefix, shards, replicas, write
+                consistency, on-disk storage, tenant, timeout and retries.
 
         Raises:
             IndexLockedError: another process has the index folder open.
             StoreError: the index cannot be opened.
         """
         from vrag.pipeline import Channels
+        from vrag.pipeline._ray import ServerTarget
         from vrag.store import StoreSchema, open_store, read_schema_record
 
-        key = _share_key(location, url)
+        if qdrant is not None and location is None:
+            url, api_key = url or qdrant.url, api_key or qdrant.key()
+        key = _share_key(location, url, qdrant)
         with _SHARED_LOCK:
             shared = _SHARED.get(key) if key else None
             if shared is not None:  # already open in this process: share its store and encoders
@@ -154,19 +169,25 @@ class VideoIndex:
                         "or open it without a config to share it"
                     )
                 shared.users += 1
-                return cls(shared.store, shared.config, shared.channels, key=key, writing=shared.writing)
-            record = read_schema_record(location, url=url, api_key=api_key)
+                return cls(
+                    shared.store, shared.config, shared.channels, key=key, writing=shared.writing,
+                    server=shared.server,
+                )  # fmt: skip
+            record = read_schema_record(location, url=url, api_key=api_key, qdrant=qdrant)
             if record is None:
                 channels = Channels.build(config or load_config())
                 schema = channels.schema()
             else:
                 channels = Channels.from_record(record, config)
                 schema = StoreSchema.from_record(record)
-            store = open_store(location, schema=schema, url=url, api_key=api_key)
-            shared = _Shared(store, channels.config, channels)
+            store = open_store(location, schema=schema, url=url, api_key=api_key, qdrant=qdrant)
+            server = ServerTarget(url, api_key, qdrant) if url else None
+            shared = _Shared(store, channels.config, channels, server=server)
             if key:
                 _SHARED[key] = shared
-            return cls(store, channels.config, channels, key=key, writing=shared.writing)
+            return cls(
+                store, channels.config, channels, key=key, writing=shared.writing, server=shared.server
+            )
 
     @property
     def fingerprint(self) -> str:
@@ -175,25 +196,31 @@ class VideoIndex:
     def add(
         self, paths: str | Path | Iterable[str | Path], *, progress: bool | None = None,
         on_progress: ProgressCallback | None = None,
+        engine: Literal["local", "ray"] = "local", ray_address: str | None = None,
+        ray_actors: int | None = None,
     ) -> IngestReport:  # fmt: skip
         """Index videos (files or folders, scanned recursively). Already indexed files are skipped; a
         changed file replaces its old version; bad files are reported in the result, never raised.
 
         Args:
-            paths: files or folders.
+            paths: files and folders; with ``engine="ray"`` also fsspec URLs (``s3://bucket/videos/``).
             progress: show progress bars (default: when stderr is a terminal).
             on_progress: called with a :class:`vrag.pipeline.IngestProgress` after each step (videos and
                 seconds done, the current file, an ETA), e.g. to stream progress to a web page.
+            engine: ``"local"`` (worker processes on this machine) or ``"ray"`` (Ray Data: a local Ray
+                runtime, or the cluster at ``ray_address``; needs ``vrag-video[ray]``). Both store the same
+                index.
+            ray_address: the Ray cluster to join (``"auto"``, ``"ray://HOST:10001"``).
+            ray_actors: encoder actors (default: one per GPU of the cluster, else one).
 
         Raises:
-            ConfigError: this handle's settings would store segments unlike the index's own (names them).
+            ConfigError: this handle's settings would store segments unlike the index's own (names them),
+                or an unknown engine.
         """
-        from vrag.pipeline import Ingestor
-
         self._channels.check_ingest(self.config)
         items = [paths] if isinstance(paths, str | Path) else list(paths)
         with self._writing:
-            report = Ingestor(self._store, self._channels, self.config).run(
+            report = self._ingestor(engine, ray_address, ray_actors).run(
                 items, progress=progress, on_progress=on_progress
             )
             try:
@@ -202,8 +229,21 @@ class VideoIndex:
                 log.warning("video-level vectors not built: %s", err)
                 report = dataclasses.replace(report, notes=(*report.notes, f"video vectors not built: {err}"))
             if report.indexed:
-                self._store.optimize()
+                self._store.optimize(min_unindexed=OPTIMIZE_AFTER)
         return report
+
+    def _ingestor(self, engine: str, address: str | None, actors: int | None) -> Any:
+        if engine == "local":
+            if address is not None or actors is not None:
+                raise ConfigError("ray_address / ray_actors need engine='ray'")
+            from vrag.pipeline import Ingestor
+
+            return Ingestor(self._store, self._channels, self.config)
+        if engine != "ray":
+            raise ConfigError(f"unknown engine {engine!r}: use 'local' or 'ray'")
+        from vrag.pipeline._ray import RayIngestor
+
+        return RayIngestor(self._store, self.config, address=address, server=self._server, actors=actors)
 
     def build_video_vectors(self, *, rebuild: bool = False) -> list[BuildReport]:
         """Aggregate each video's segment vectors into its K video-level vectors (one set per video channel),

@@ -18,7 +18,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -33,23 +33,18 @@ from vrag.pipeline._plan import VideoPlan, decode_clips, encode_clips, forget_so
 
 if TYPE_CHECKING:
     from vrag.config import IndexConfig
-    from vrag.encoders import VideoEncoder
+    from vrag.encoders import EncoderSpec, TextEncoder, VideoEncoder
     from vrag.media import VideoSource
     from vrag.pipeline._channels import Channels
-    from vrag.store import SegmentRecord, Store
+    from vrag.store import SegmentRecord, Store, VideoRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 __all__ = [
-    "FileFailure",
-    "IngestProgress",
-    "IngestReport",
-    "Ingestor",
-    "ProgressCallback",
-    "ProgressTracker",
-    "auto_workers",
-]
+    "Chunk", "FileFailure", "IngestProgress", "IngestReport", "Ingestor", "ProgressCallback",
+    "ProgressTracker", "SegmentEncoder", "auto_workers", "chunk_rows", "decode_chunk", "video_record",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +137,7 @@ class Ingestor:
 
     def __init__(self, store: Store, channels: Channels, config: IndexConfig) -> None:
         self.store = store
-        self.visual: Mapping[str, VideoEncoder] = channels.visual
-        self.text_channel, self.text = channels.text_channel, channels.text
+        self.encoder = SegmentEncoder(channels.visual, channels.text_channel, channels.text)
         self.fingerprint = store.schema.fingerprint
         self.chunker, self.chunk_options = config.chunker, dict(config.chunk_options)
         self.ocr, self.asr = resolve_ocr(config.ocr), config.asr
@@ -240,36 +234,110 @@ class Ingestor:
         self._drop_old_versions(done.path, done.video_id)
 
     def _write(self, pool: Executor, plan: VideoPlan, bar: ProgressTracker) -> int:
-        from vrag.store import VideoRecord
-
         self.store.begin_video(plan.video_id)
         bar.start_file(Path(plan.path).name, len(plan.segments), plan.duration)
-        texts = self._texts(plan)
-        text_vecs = self._text_vectors(texts)
-        specs = [enc.spec for enc in self.visual.values()]
-        spans = [(s.start, s.end) for s in plan.segments]
-        batches = [range(i, min(i + self.batch, len(spans))) for i in range(0, len(spans), self.batch)]
+        specs = [enc.spec for enc in self.encoder.visual.values()]
 
-        def submit(rows: range) -> Future[list[np.ndarray]]:
-            return pool.submit(decode_clips, plan.path, plan.video_id, [spans[i] for i in rows], specs)
+        def submit(rows: range) -> Future[Chunk]:
+            return pool.submit(decode_chunk, plan, rows, specs)
 
         ahead = 2 if isinstance(pool, _Inline) else 4
-        for rows, clips in _prefetch(pool, batches, lambda _pool, r: submit(r), ahead=ahead):
-            encoded = zip(self.visual.items(), clips.result(), strict=True)
-            vectors = {k: v for (ch, enc), c in encoded for k, v in encode_clips(ch, enc, c).items()}
-            self.store.add_segments(self._records(plan, rows, texts, text_vecs, vectors))
+        for rows, chunk in _prefetch(pool, chunk_rows(plan, self.batch), lambda _, r: submit(r), ahead=ahead):
+            (records,) = self.encoder.encode([chunk.result()])
+            self.store.add_segments(records)
             bar.advance(plan.segments[rows[-1]].end - plan.segments[rows[0]].start, len(rows))
-        self.store.commit_video(
-            VideoRecord(plan.video_id, plan.path, plan.duration, extra=_video_extra(plan))
-        )
+        self.store.commit_video(video_record(plan))
         bar.end_file()
         return len(plan.segments)
 
-    def _texts(self, plan: VideoPlan) -> list[str]:
+    def _drop_old_versions(self, path: str, video_id: str) -> None:
+        """A changed file replaces its old points: once its current version is committed (or found already
+        indexed, e.g. after a crash right after the commit), delete other videos recorded at the same path."""
+        for old in self._by_path.pop(path, set()) - {video_id}:
+            self.store.delete_video(old)
+
+
+# ------------------------------------------------------------------------------- the step engines share
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Some consecutive segments of one planned video with their decoded clips (one array per visual
+    channel, ``[len(rows), T, H, W, 3]``): what a decoder hands an encoder, in any engine."""
+
+    plan: VideoPlan
+    rows: range
+    clips: tuple[np.ndarray, ...]
+
+
+def chunk_rows(plan: VideoPlan, batch: int) -> list[range]:
+    """The plan's segments in runs of ``batch`` (the unit decoded and written together)."""
+    n = len(plan.segments)
+    return [range(i, min(i + batch, n)) for i in range(0, n, batch)]
+
+
+def decode_chunk(plan: VideoPlan, rows: range, specs: Sequence[EncoderSpec]) -> Chunk:
+    """Decode the clips of ``plan.segments[rows]`` for each visual encoder spec (worker side)."""
+    spans = [(plan.segments[i].start, plan.segments[i].end) for i in rows]
+    return Chunk(plan, rows, tuple(decode_clips(plan.path, plan.video_id, spans, specs)))
+
+
+def video_record(plan: VideoPlan) -> VideoRecord:
+    """The record ``commit_video`` writes for a planned video."""
+    from vrag.store import VideoRecord
+
+    return VideoRecord(plan.video_id, plan.path, plan.duration, extra=_video_extra(plan))
+
+
+class SegmentEncoder:
+    """Chunks in, segment records out: visual vectors (clips of several videos batched together when their
+    decoded sizes match), text vectors of speech + on-screen text, the payload. Both engines call it, so
+    they store the same segments.
+
+    Args:
+        visual: channel → visual encoder.
+        text_channel: the text channel's name (None: no text vectors).
+        text: the text encoder.
+    """
+
+    def __init__(
+        self, visual: Mapping[str, VideoEncoder], text_channel: str | None, text: TextEncoder | None
+    ) -> None:
+        self.visual, self.text_channel, self.text = dict(visual), text_channel, text
+
+    def encode(self, chunks: Sequence[Chunk]) -> list[list[SegmentRecord]]:
+        """The records of each chunk, in order (one encoder call per channel and clip size)."""
+        texts = [self._texts(c.plan, c.rows) for c in chunks]
+        flat = [t for part in texts for t in part]
+        found = self._text_vectors(flat)
+        vectors = self._visual_vectors(chunks)
+        out, at = [], 0
+        for chunk, part, vecs in zip(chunks, texts, vectors, strict=True):
+            text_vecs = {i: found[at + j] for j, i in enumerate(chunk.rows) if at + j in found}
+            at += len(part)
+            by_row = dict(zip(chunk.rows, part, strict=True))
+            out.append(self._records(chunk.plan, chunk.rows, by_row, text_vecs, vecs))
+        return out
+
+    def _visual_vectors(self, chunks: Sequence[Chunk]) -> list[dict[str, np.ndarray]]:
+        out: list[dict[str, np.ndarray]] = [{} for _ in chunks]
+        for k, (channel, enc) in enumerate(self.visual.items()):
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for i, chunk in enumerate(chunks):
+                groups.setdefault(chunk.clips[k].shape[1:], []).append(i)
+            for members in groups.values():
+                clips = np.concatenate([chunks[i].clips[k] for i in members])
+                for name, vecs in encode_clips(channel, enc, clips).items():
+                    at = 0
+                    for i in members:
+                        n = len(chunks[i].rows)
+                        out[i][name] = vecs[at : at + n]
+                        at += n
+        return out
+
+    def _texts(self, plan: VideoPlan, rows: range) -> list[str]:
         screen = plan.ocr_text or ("",) * len(plan.segments)
-        return [
-            "\n".join(t for t in (seg.text, ocr) if t) for seg, ocr in zip(plan.segments, screen, strict=True)
-        ]
+        return ["\n".join(t for t in (plan.segments[i].text, screen[i]) if t) for i in rows]
 
     def _text_vectors(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
         rows = [i for i, t in enumerate(texts) if t.strip()]
@@ -279,7 +347,7 @@ class Ingestor:
         return dict(zip(rows, vecs, strict=True))
 
     def _records(
-        self, plan: VideoPlan, rows: range, texts: Sequence[str], text_vecs: Mapping[int, np.ndarray],
+        self, plan: VideoPlan, rows: range, texts: Mapping[int, str], text_vecs: Mapping[int, np.ndarray],
         vectors: Mapping[str, np.ndarray],
     ) -> list[SegmentRecord]:  # fmt: skip
         from vrag.store import SegmentRecord
@@ -307,12 +375,6 @@ class Ingestor:
             )
         return out
 
-    def _drop_old_versions(self, path: str, video_id: str) -> None:
-        """A changed file replaces its old points: once its current version is committed (or found already
-        indexed, e.g. after a crash right after the commit), delete other videos recorded at the same path."""
-        for old in self._by_path.pop(path, set()) - {video_id}:
-            self.store.delete_video(old)
-
 
 def _ids_by_path(store: Store) -> dict[str, set[str]]:
     by_path: dict[str, set[str]] = {}
@@ -327,8 +389,10 @@ def auto_workers(video_seconds: float) -> int:
 
 
 def _executor(workers: int, jobs: int) -> Executor:
-    if workers == 0 or jobs == 0:
+    if jobs == 0:
         return _Inline()
+    if workers == 0:  # no process to start: one thread plans and decodes while this one encodes and writes
+        return ThreadPoolExecutor(1, thread_name_prefix="vrag-plan")
     # spawn, not fork: a forked child deadlocked in FFmpeg threads inherited from the parent (seen here)
     ctx = get_context("spawn")
     return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=init_worker)

@@ -89,17 +89,18 @@ def plan_video(
 
 
 def _screen_text(video: VideoSource, segments: Sequence[Segment]) -> tuple[str, ...]:
-    """On-screen text at each segment's keyframes (one decode for all; OCR'd segment by segment)."""
-    from vrag.media import ocr_frames
-    from vrag.types import Frames
+    """On-screen text at each segment's keyframes: one decode and one OCR pass for all (a keyframe showing
+    the same picture as the last one read reuses its text), then merged segment by segment."""
+    from vrag.media._ocr import merge_runs, ocr_texts
 
     times = [t for seg in segments for t in seg.keyframes]
     frames = video.frames_at(times, size=_ocr_size(video.width, video.height))
+    read = ocr_texts(frames) if len(frames) else []
     texts, at = [], 0
     for seg in segments:
         part = slice(at, at + len(seg.keyframes))
         at = part.stop
-        cues = ocr_frames(Frames(frames.data[part], frames.times[part], frames.indices[part]))
+        cues = merge_runs([float(t) for t in frames.times[part]], read[part])
         texts.append(" ".join(dict.fromkeys(c.text for c in cues)))
     return tuple(texts)
 

@@ -56,6 +56,7 @@ from vrag.store._schema import (
 from vrag.store._store import Store
 
 if TYPE_CHECKING:
+    from vrag.config import QdrantConfig
     from vrag.store._query import Backend
 
 __all__ = [
@@ -95,9 +96,8 @@ def open_store(
     url: str | None = None,
     api_key: str | None = None,
     client: Any = None,
-    prefix: str = "vrag",
-    shard_number: int | None = None,
-    replication_factor: int | None = None,
+    prefix: str | None = None,
+    qdrant: QdrantConfig | None = None,
 ) -> Store:
     """Open (creating on first use) an index and check it was built with ``schema``.
 
@@ -109,16 +109,16 @@ def open_store(
         url: a Qdrant server / cluster URL (uses qdrant-client; ``location`` must be None).
         api_key: the server's API key.
         client: an existing ``QdrantClient`` to use instead (not closed by ``Store.close()``).
-        prefix: collection name prefix for qdrant-client indexes (one prefix = one index).
-        shard_number: shards for new server collections.
-        replication_factor: replicas for new server collections.
+        prefix: collection name prefix for qdrant-client indexes (default: ``qdrant.prefix``, ``vrag``).
+        qdrant: server settings (``[qdrant]`` of vrag.toml): shards, replicas, write consistency, on-disk
+            storage and tenant of new collections, request timeout and retries.
 
     Raises:
         IndexLockedError: the Edge folder is open elsewhere (this process or another one).
         SchemaMismatchError: the index was built with other channels, dims or fingerprint.
         StoreError: the index cannot be opened.
     """
-    backend = _backend(location, url, api_key, client, prefix, shard_number, replication_factor)
+    backend = _backend(location, url, api_key, client, prefix, qdrant)
     store = Store(backend, schema)
     try:
         store.validate()
@@ -133,13 +133,14 @@ def read_schema_record(
     *,
     url: str | None = None,
     api_key: str | None = None,
-    prefix: str = "vrag",
+    prefix: str | None = None,
+    qdrant: QdrantConfig | None = None,
 ) -> dict[str, Any] | None:
     """The schema record an existing index was built with (``StoreSchema.to_record()``), or None when there
     is no index there yet. Reads without taking the index's lock.
     """
     if url is not None:
-        backend = _backend(None, url, api_key, None, prefix, None, None)
+        backend = _backend(None, url, api_key, None, prefix, qdrant)
         try:
             return backend.read_schema()
         finally:
@@ -159,15 +160,17 @@ def read_schema_record(
 
 
 def _backend(
-    location: str | Path | None, url: str | None, api_key: str | None, client: Any, prefix: str,
-    shard_number: int | None, replication_factor: int | None,
+    location: str | Path | None, url: str | None, api_key: str | None, client: Any, prefix: str | None,
+    qdrant: QdrantConfig | None,
 ) -> Backend:  # fmt: skip
+    from vrag.config import QdrantConfig
+
     remote = url is not None or client is not None or str(location) == ":memory:"
     if sum(x is not None for x in (location, url, client)) > 1:
         raise ConfigError("open_store: pass one of location, url= or client=")
     if not remote:
-        if api_key or shard_number or replication_factor:
-            raise ConfigError("api_key / shard_number / replication_factor need url= (a Qdrant server)")
+        if api_key:
+            raise ConfigError("api_key needs url= (a Qdrant server)")
         from vrag.store._edge import EdgeBackend
 
         return EdgeBackend(Path(location) if location is not None else Path(DEFAULT_INDEX))
@@ -175,11 +178,15 @@ def _backend(
 
     from vrag.store._client import ClientBackend
 
+    settings = qdrant or QdrantConfig()
     owns = client is None
     if client is None:
-        client = QdrantClient(url=url, api_key=api_key) if url else QdrantClient(location=":memory:")
+        client = (
+            QdrantClient(url=url, api_key=api_key, timeout=int(settings.timeout))
+            if url
+            else QdrantClient(location=":memory:")
+        )
     where = url or (":memory:" if location is not None else "injected client")
     return ClientBackend(
-        client, prefix=prefix, location=where, owns_client=owns, shard_number=shard_number,
-        replication_factor=replication_factor,
-    )  # fmt: skip
+        client, prefix=prefix or settings.prefix, location=where, owns_client=owns, settings=settings
+    )

@@ -200,6 +200,12 @@ class EdgeBackend:
         for shard in self._shards.values():
             shard.optimize()
 
+    def unindexed(self) -> int:
+        """Segment points not in an HNSW graph yet (searched exactly until ``optimize``)."""
+        info = self._shards["segments"].info()
+        dense = len((self.read_schema() or {}).get("dense") or {}) or 1
+        return max(0, int(info.points_count) - int(info.indexed_vectors_count) // dense)
+
     def flush(self) -> None:
         for shard in self._shards.values():
             shard.flush()

@@ -115,9 +115,20 @@ class Store:
             raise StoreError(self.location, "the store is closed", "open it again with vrag.store.open_store")
         return self._backend
 
-    def optimize(self) -> None:
-        """Build the HNSW / payload indexes after a bulk ingest (Edge searches exactly until then)."""
+    def optimize(self, *, min_unindexed: int = 0) -> bool:
+        """Build the HNSW / payload indexes after a bulk ingest (Edge searches exactly until then).
+
+        Args:
+            min_unindexed: only when at least this many segments are not in the HNSW graph yet (an exact
+                scan of a few thousand is ~1 ms, while a rebuild at 100k segments takes minutes).
+
+        Returns:
+            Whether it ran.
+        """
+        if min_unindexed and self._b.unindexed() < min_unindexed:
+            return False
         self._b.optimize()
+        return True
 
     def flush(self) -> None:
         """Write everything to disk (the WAL already makes each write durable on Edge)."""
@@ -139,12 +150,26 @@ class Store:
 
     # ----------------------------------------------------------------- writes
 
-    def begin_video(self, video_id: str) -> None:
-        """Start (re)writing a video: hide its record and drop pending segments of an earlier crash."""
+    def begin_video(self, video_id: str, *, generation: str | None = None) -> str:
+        """Start (re)writing a video: hide its record and drop pending segments of an earlier crash.
+
+        Args:
+            video_id: the video to write.
+            generation: the write's token (default: a new one). Writers in several processes (the Ray
+                engine's actors writing to a Qdrant server) share one by passing the same token: each
+                ``begin_video(v, generation=g)`` keeps the pending segments of ``g`` others already wrote,
+                and whichever ``Store`` began it with ``g`` may commit the video.
+
+        Returns:
+            The generation token.
+        """
         vid = Match("video_id", video_id)
+        gen = generation or uuid.uuid4().hex
         self._b.set_payload("videos", {"status": PENDING}, Filter(must=(vid,)))
-        self._b.delete("segments", Filter(must=(vid, Match("state", PENDING))))
-        self._pending[video_id] = uuid.uuid4().hex
+        mine = (Match("generation", gen),) if generation else ()
+        self._b.delete("segments", Filter(must=(vid, Match("state", PENDING)), must_not=mine))
+        self._pending[video_id] = gen
+        return gen
 
     def add_segments(self, records: Iterable[SegmentRecord]) -> int:
         """Write segments of videos begun with ``begin_video``; invisible until ``commit_video``.
