@@ -14,7 +14,7 @@ from vrag.eval._lectures import LECTURES
 from vrag.search import SearchOptions, extractive_answer
 from vrag.search._answer import NOTHING, answer_with_llm
 from vrag.search._moments import MomentFinder
-from vrag.search._steps import sub_queries
+from vrag.search._steps import relation_variants, sub_queries
 from vrag.search._temporal import TimeQuery, decompose, parse_llm_reply, parse_time_query
 from vrag.types import Cue, Hit, Moment
 
@@ -189,10 +189,14 @@ def test_the_extractive_answer_abstains_below_the_threshold_and_never_pads() -> 
         _hit(10, "Steps too big.", 0.75),
         _hit(20, "Hi.", 0.3),
     )
-    answer = extractive_answer("why does the loss diverge", [strong, weak, close], min_support=0.5)
+    answer = extractive_answer(
+        "why does the loss diverge", [strong, weak, close], min_support=0.5, margin=0.1
+    )
     assert answer.text == "The loss diverges. [a.mp4 00:01.0–00:03.0] Steps too big. [a.mp4 00:11.0–00:13.0]"
     assert [(c.start, c.end) for c in answer.citations] == [(1.0, 3.0), (11.0, 13.0)]  # the moments
     assert not answer.abstained and answer.support == 0.8
+    best_only = extractive_answer("why does the loss diverge", [strong, weak, close], min_support=0.5)
+    assert best_only.text == "The loss diverges. [a.mp4 00:01.0–00:03.0]"  # the default margin: 0
     nothing = extractive_answer("what is the capital of France?", [weak], min_support=0.5)
     assert (nothing.text, nothing.citations, nothing.abstained, nothing.support) == (NOTHING, (), True, 0.3)
 
@@ -200,10 +204,18 @@ def test_the_extractive_answer_abstains_below_the_threshold_and_never_pads() -> 
 def test_llm_answers_keep_only_claims_with_a_verified_citation() -> None:
     hits = [_hit(0, "The loss diverges.", 0.8)]
     said = (
-        "The loss diverges [a.mp4 00:01.0–00:03.0]. It was invented in Paris. Also [b.mp4 00:01.0–00:02.0]."
+        "The loss diverges [a.mp4 00:01.0–00:03.0]. It was invented in Paris. Also [b.mp4 00:01.0–00:02.0]. "
+        "Steps were too big. [a.mp4 00:00.0–00:10.0]"
     )
     answer = answer_with_llm("why", hits, lambda prompt: said, min_support=0.5)
-    assert answer.text == "The loss diverges [a.mp4 00:01.0–00:03.0]."
+    assert (
+        answer.text
+        == "The loss diverges [a.mp4 00:01.0–00:03.0]. Steps were too big. [a.mp4 00:00.0–00:10.0]"
+    )
+    assert [(c.start, c.end) for c in answer.citations] == [
+        (1.0, 3.0),
+        (0.0, 10.0),
+    ]  # the moment, the segment
     assert answer.removed == ("It was invented in Paris.", "Also.") and answer.dropped == (
         "[b.mp4 00:01.0–00:02.0]",
     )
@@ -221,9 +233,11 @@ def test_sub_queries_come_from_the_model_as_validated_json_or_from_the_question(
         "why do inserts slow down",
         "tree index insert slow",
     ]
-    assert sub_queries("what did they say about dropout before showing batch normalisation?")[:2] == [
-        "dropout", "batch normalisation",
-    ]  # fmt: skip
+    relation = TimeQuery("before", "the batch normalisation layers", "dropout rates")
+    assert relation_variants(relation) == [
+        TimeQuery("before", "the batch normalisation layers", "dropout rate"),
+        TimeQuery("before", "batch normalisation layer", "dropout rates"),
+    ]
     good = lambda p: '{"queries": ["b-tree lookups", "insert cost of indexes", "third", "fourth"]}'  # noqa: E731
     assert sub_queries(question, good, n=2) == ["b-tree lookups", "insert cost of indexes"]
     for reply in ('{"queries": []}', '{"queries": "b-tree"}', '{"q": ["x"]}', "sure!", '{"queries": [3]}'):

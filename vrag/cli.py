@@ -385,7 +385,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
     for claim in answer.removed:
         print(f"  (removed a sentence with no verified citation: {claim})", file=sys.stderr)
-    if len(answer.trace) > 1 and not args.quiet:
+    if (args.steps > 1 or args.verbose) and not args.quiet:
         for step in answer.trace:
             print(f"  step: {format_step(step)}", file=sys.stderr)
     return 0

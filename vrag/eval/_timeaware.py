@@ -8,7 +8,8 @@ one retriever, ``k`` hits; questions about one talk with ``video=``) and asked (
 
 - R@1: the top hit is in the right video and overlaps the true slide.
 - moment IoU: IoU of the top hit's moment with the answering cues (0 when the top hit is in another video
-  or misses them); "moment IoU | hit": over questions whose top hit is the right slide.
+  or misses them); "moment IoU | hit": over questions whose top hit is the right slide; "segment IoU": the
+  same for the top hit's whole segment (what citing segments, the naive way, gives).
 - abstention: answerable questions (plain, relational, two-step) should be answered, unanswerable ones
   abstained on; accuracy over both, and the two rates apart.
 - citations: precision = cited spans that overlap the truth / all cited spans (every citation of an
@@ -17,8 +18,9 @@ one retriever, ``k`` hits; questions about one talk with ``video=``) and asked (
 
 Calibration (training split only): for each candidate evidence score — the best moment's cosine (what
 answers use), the top hit's relevance, its dense channel score — the threshold with the best balanced
-abstention accuracy, and the moment widening with the best moment IoU; the held-out split reports the
-values set in code (:data:`vrag.search.MIN_SUPPORT`, :data:`vrag.search._moments.WIDEN`).
+abstention accuracy; the moment widening with the best moment IoU; the passage margin with the best
+citation F1. The held-out split reports the values set in code (:data:`vrag.search.MIN_SUPPORT`,
+:data:`vrag.search._moments.WIDEN`, :data:`vrag.search._answer.PASSAGE_MARGIN`).
 
 Example:
     >>> from pathlib import Path
@@ -48,6 +50,7 @@ __all__ = ["Outcome", "TimeAwareReport", "run_timeaware_eval", "score_outcomes"]
 ANSWERABLE_KINDS = ("plain", "relational", "two-step")
 ASK_K = 5
 WIDENINGS = (0.0, 0.02, 0.05, 0.1, 0.2)
+MARGINS = (0.0, 0.02, 0.05, 0.1, 0.2)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Outcome:
         citations: the spans the extractive answer cited (video file name, start, end).
         abstained: whether the answer abstained.
         stepped: for two-step questions, whether the top evidence of ``ask(steps=2)`` is the truth.
+        evidence: the hits the answer was written from.
     """
 
     question: TimeQuestion
@@ -75,13 +79,23 @@ class Outcome:
     citations: tuple[tuple[str, float, float], ...] = ()
     abstained: bool = False
     stepped: bool | None = None
+    evidence: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def moment_iou(self) -> float:
+        """IoU of the top hit's moment with the answering cues (0 in another video)."""
+        return self._iou(self.moment)
+
+    @property
+    def segment_iou(self) -> float:
+        """The same for the top hit's whole segment (what citing segments gives)."""
+        return self._iou(self.top[1:] if self.top else None)
+
+    def _iou(self, span: tuple[float, float] | None) -> float:
         q = self.question
-        if q.moment is None or self.moment is None or self.top is None or self.top[0] != q.video:
+        if q.moment is None or span is None or self.top is None or self.top[0] != q.video:
             return 0.0
-        return temporal_iou(self.moment, q.moment)
+        return temporal_iou(span, q.moment)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,12 +162,16 @@ class TimeAwareReport:
     def format_table(self) -> str:
         """Markdown tables: R@1 (and moment IoU) per kind and split; abstention and citations per split."""
         lines = [
-            "| kind | split | questions | R@1 | moment IoU | moment IoU \\| hit |",
-            "|---|---|--:|--:|--:|--:|",
+            "| kind | split | questions | R@1 | moment IoU | moment IoU \\| hit | segment IoU |",
+            "|---|---|--:|--:|--:|--:|--:|",
         ]
         for split in SPLITS:
             for r in self.rows.get(split, []):
-                iou = f"{r['moment_iou']:.3f} | {r['moment_iou_hit']:.3f}" if "moment_iou" in r else " | "
+                iou = (
+                    f"{r['moment_iou']:.3f} | {r['moment_iou_hit']:.3f} | {r['segment_iou']:.3f}"
+                    if "moment_iou" in r
+                    else " | | "
+                )
                 lines.append(f"| {r['kind']} | {split} | {r['questions']} | {r['recall_at_1']:.3f} | {iou} |")
         lines += [
             "",
@@ -164,7 +182,7 @@ class TimeAwareReport:
         for split in SPLITS:
             a, c = self.abstention[split], self.citations[split]
             lines.append(
-                f"| {split} | {a['threshold']:.2f} | {a['accuracy']:.3f} | {a['balanced']:.3f} | "
+                f"| {split} | {a['threshold']:.3f} | {a['accuracy']:.3f} | {a['balanced']:.3f} | "
                 f"{a['answered']:.3f} | {a['abstained']:.3f} | {c['precision']:.3f} | {c['recall']:.3f} | "
                 f"{c['f1']:.3f} |"
             )
@@ -233,7 +251,7 @@ def _ask(index: VideoIndex, q: TimeQuestion, k: int) -> Outcome:
     top = found.hits[0] if found.hits else None
     evidence, _ = gather(index.retriever, q.text, SearchOptions(k=ASK_K, video=within))
     answer = extractive_answer(q.text, evidence)
-    stepped = None
+    stepped: bool | None = None
     if q.kind == "two-step":
         more, _ = gather(index.retriever, q.text, SearchOptions(k=ASK_K, video=within), steps=2)
         stepped = bool(more) and _is_truth(q, more[0])
@@ -241,6 +259,7 @@ def _ask(index: VideoIndex, q: TimeQuestion, k: int) -> Outcome:
         q, _span(top) if top else None, top is not None and _is_truth(q, top),
         top.cited if top is not None else None, found.relation.relation if found.relation else None,
         _features(evidence, index), tuple(_cited(answer.citations)), answer.abstained, stepped,
+        tuple(evidence),
     )  # fmt: skip
 
 
@@ -323,6 +342,7 @@ def _rows(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
         if kind == "moment":
             row["moment_iou"] = round(_mean(o.moment_iou for o in group), 4)
             row["moment_iou_hit"] = round(_mean(o.moment_iou for o in group if o.correct), 4)
+            row["segment_iou"] = round(_mean(o.segment_iou for o in group), 4)
         rows.append(row)
     return rows
 
@@ -378,7 +398,21 @@ def _calibrate(index: VideoIndex, outcomes: Sequence[Outcome]) -> dict[str, Any]
             split: _abstention([o for o in judged if o.question.split == split], decide)["balanced"]
             for split in SPLITS
         }
-    return {"abstention": scores, "moment_widening": _widenings(index, outcomes)}
+    margins = {
+        f"{m:g}": _citations([_answered(o, m) for o in judged if o.question.split == "train"])["f1"]
+        for m in MARGINS
+    }
+    return {"abstention": scores, "moment_widening": _widenings(index, outcomes), "passage_margin": margins}
+
+
+def _answered(o: Outcome, margin: float) -> Outcome:
+    """The outcome with the extractive answer written again from its evidence with another passage margin."""
+    from dataclasses import replace
+
+    from vrag.search import extractive_answer
+
+    answer = extractive_answer(o.question.text, o.evidence, margin=margin)
+    return replace(o, citations=tuple(_cited(answer.citations)), abstained=answer.abstained)
 
 
 def best_threshold(outcomes: Sequence[Outcome], feature: str) -> float:

@@ -39,15 +39,20 @@ __all__ = [
 _TIME = r"(\d+(?::\d{2}){1,2}(?:\.\d+)?)"
 _MARKER = re.compile(rf"\[([^\[\]]+?)\s+{_TIME}\s*[–—-]\s*{_TIME}\]")
 _TOLERANCE = 0.051  # markers carry 0.1 s resolution
+_LEADING_MARKERS = re.compile(rf"^(?:{_MARKER.pattern}[\s.,;:]*)+")
 
 NOTHING = "Not found in the indexed videos."
-MIN_SUPPORT = 0.45
+MIN_SUPPORT = 0.373
 """Answers abstain when no evidence moment matches the question at least this well (cosine of the bundled
-MiniLM text encoder). Chosen on the training split of ``vrag eval timeaware`` (the threshold with the best
-abstention accuracy there; held-out figures in BENCHMARKS.md). Another text encoder has another scale: pass
-``min_support`` (``vrag eval timeaware --calibrate`` prints the value for an index)."""
-PASSAGE_MARGIN = 0.1
-"""A further passage joins an extractive answer only when its moment scores within this much of the best."""
+MiniLM text encoder; a moment holding every content word of the question counts 1.0). Chosen on the training
+split of ``vrag eval timeaware`` (the threshold with the best balanced abstention accuracy there, reported as
+``calibration.abstention.moment``; held-out figures in BENCHMARKS.md). Another text encoder has another
+scale: pass ``min_support`` (``vrag eval timeaware --json`` reports the value that suits an index)."""
+PASSAGE_MARGIN = 0.0
+"""A further passage joins an extractive answer only when its moment scores within this much of the best
+(0: only passages as good as the best, e.g. each moment that names every word of the question). Chosen on
+the training split of ``vrag eval timeaware`` (citation F1 at margins 0 / 0.02 / 0.05 / 0.1 / 0.2, reported
+as ``calibration.passage_margin``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,25 +178,28 @@ def abstain(hits: Sequence[Hit], best: float | None = None) -> Answer:
 
 
 def extractive_answer(
-    question: str, hits: Sequence[Hit], *, passages: int = 3, min_support: float = MIN_SUPPORT
-) -> Answer:
+    question: str, hits: Sequence[Hit], *, passages: int = 3, min_support: float = MIN_SUPPORT,
+    margin: float = PASSAGE_MARGIN,
+) -> Answer:  # fmt: skip
     """Quote the moments that answer ``question``, each with the marker of its exact span.
 
     With moments (what ``search`` gives): abstains when the best moment scores below ``min_support``;
-    otherwise quotes, best first, the moments within :data:`PASSAGE_MARGIN` of the best (at most
-    ``passages``). Without moments: the sentence of each hit sharing most words with the question; abstains
-    when no sentence shares one.
+    otherwise quotes, best first, the moments within ``margin`` of the best (at most
+    ``passages``; one for hits ranked by a relation in time). Without moments: the sentence of each hit
+    sharing most words with the question; abstains when no sentence shares one.
     """
     best = support(hits)
     if best is None:
         return _lexical_answer(question, hits, passages)
     if best < min_support:
         return abstain(hits, best)
-    floor = max(min_support, best - PASSAGE_MARGIN)
+    floor = max(min_support, best - margin)
     chosen = sorted(
         (h for h in hits if h.moment is not None and h.moment.score >= floor and h.moment.text.strip()),
         key=lambda h: -(h.moment.score if h.moment is not None else 0.0),
     )
+    if hits[0].relation is not None:
+        chosen = chosen[:1]  # a relation ranked its hits (nearest, first mention): quote its answer only
     quotes = (f"{h.moment.text.strip()} {h.citation}" for h in chosen if h.moment is not None)
     lines = list(dict.fromkeys(quotes))[:passages]
     text, citations, dropped = check_citations(" ".join(lines), hits)
@@ -216,14 +224,43 @@ def _lexical_answer(question: str, hits: Sequence[Hit], passages: int) -> Answer
 
 
 PROMPT = """Answer the question using only the evidence below. After each claim, copy the marker of the
-evidence it comes from exactly as written, e.g. {example}. If the evidence does not answer the question,
-say so.
+evidence it comes from exactly as written, e.g. {example}; when the claim comes from a "best match" line,
+copy that line's marker. If the evidence does not answer the question, say so.
 
 Evidence:
 {evidence}
 
 Question: {question}
 Answer:"""
+
+
+def _claims(text: str) -> list[str]:
+    """The sentences of an answer, markers written after a sentence's full stop kept with that sentence
+    ("Claim. [a.mp4 00:01.0–00:02.0]")."""
+    claims: list[str] = []
+    for part in sentences(text):
+        lead = _LEADING_MARKERS.match(part)
+        if lead and claims:
+            claims[-1] += " " + lead.group(0).strip()
+            part = part[lead.end() :].strip()
+        if part:
+            claims.append(part)
+    return claims
+
+
+def _segment_marker(hit: Hit) -> str:
+    from vrag._format import span
+
+    return f"[{os.path.basename(hit.video)} {span(hit.start, hit.end)}]"
+
+
+def _evidence_line(hit: Hit) -> str:
+    """The hit's text under its segment's marker, and its moment under the moment's own marker."""
+    line = f"{_segment_marker(hit)} {' '.join(hit.text.split())}"
+    moment = hit.moment
+    if moment is not None and (moment.start, moment.end) != (hit.start, hit.end) and moment.text.strip():
+        line += f"\n  best match {hit.citation} {' '.join(moment.text.split())}"
+    return line
 
 
 def answer_with_llm(
@@ -235,10 +272,10 @@ def answer_with_llm(
     best = support(hits)
     if not hits or (best is not None and best < min_support):
         return abstain(hits, best)
-    evidence = "\n".join(f"{citation_marker(h)} {' '.join(h.text.split())}" for h in hits)
-    prompt = PROMPT.format(example=citation_marker(hits[0]), evidence=evidence, question=question)
+    evidence = "\n".join(_evidence_line(h) for h in hits)
+    prompt = PROMPT.format(example=_segment_marker(hits[0]), evidence=evidence, question=question)
     text, citations, dropped = check_citations(str(llm(prompt)), hits)
-    claims = sentences(text)
+    claims = _claims(text)
     cited = [s for s in claims if _MARKER.search(s)]
     removed = tuple(s for s in claims if not _MARKER.search(s))
     if not cited:

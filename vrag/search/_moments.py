@@ -4,8 +4,10 @@ A hit is a whole segment (often 10–30 s); the sentence that answers is usually
 transcript sentences. Each cue stored with the segment (``extra.cues``, see :mod:`vrag._cues`) and its
 on-screen text are scored against the query with the index's own text encoder (cosine, the query encoded
 once, the evidence in one batch, cached per text); the best one is the hit's :class:`~vrag.types.Moment`,
-widened to neighbouring cues that score nearly as well. On-screen text and segments stored without cue
-times have no times of their own: their moment is the whole segment.
+widened to neighbouring cues that score nearly as well. A unit that holds every content word of the query
+(the topic named outright, e.g. "dropout") is preferred and counts as fully supported (score
+:data:`COVERED`). On-screen text and segments stored without cue times have no times of their own: their
+moment is the whole segment.
 
 Example:
     >>> from vrag.types import Hit
@@ -32,9 +34,12 @@ from vrag.types import Hit, Moment
 if TYPE_CHECKING:
     from vrag.encoders import TextEncoder
 
-__all__ = ["WIDEN", "MomentFinder", "Unit", "units"]
+__all__ = ["COVERED", "WIDEN", "MomentFinder", "Unit", "units"]
 
-WIDEN = 0.05
+COVERED = 1.0
+"""The score of a moment whose text holds every content word of the query."""
+
+WIDEN = 0.1
 """A neighbouring cue joins the moment when its score is within this much of the best cue's. Chosen on the
 training split of ``vrag eval timeaware`` (moment IoU at 0 / 0.02 / 0.05 / 0.1 / 0.2: see BENCHMARKS.md)."""
 
@@ -75,26 +80,58 @@ class MomentFinder:
     def __init__(self, encoder: TextEncoder, *, widen: float = WIDEN, cache: int = 8192) -> None:
         self.encoder, self.widen, self._size = encoder, widen, cache
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def attach(self, query: str, hits: Sequence[Hit], extras: Mapping[str, Mapping[str, Any]]) -> list[Hit]:
+    def remember(self, query: str, vector: np.ndarray) -> None:
+        """Keep the query vector the search already computed with the same encoder (no second encode)."""
+        with self._lock:
+            self._queries[query] = np.asarray(vector, dtype=np.float32)
+            self._queries.move_to_end(query)
+            while len(self._queries) > 256:
+                self._queries.popitem(last=False)
+
+    def attach(
+        self, query: str, hits: Sequence[Hit], extras: Mapping[str, Mapping[str, Any]], *, pick: str = "best"
+    ) -> list[Hit]:
         """Copies of ``hits`` with their :attr:`~vrag.types.Hit.moment` (hits that already have one, or have
-        no text, are returned as they are)."""
+        no text, are returned as they are).
+
+        Args:
+            query: what the moments should answer.
+            hits: the hits.
+            extras: the stored extras of each hit by id (``speech``, ``ocr``, ``cues``).
+            pick: among units holding every word of the query, the ``"best"`` scoring one, or the
+                ``"first"`` / ``"last"`` in time (for "the first time they mention X").
+        """
+        from vrag.chunking._text import content_words
+
         todo = {i: units(h, extras.get(h.id)) for i, h in enumerate(hits) if h.moment is None}
         todo = {i: u for i, u in todo.items() if u}
         if not todo:
             return list(hits)
-        q = np.asarray(self.encoder.encode_query([query])[0], dtype=np.float32)
+        with self._lock:
+            q = self._queries.get(query)
+        if q is None:
+            q = np.asarray(self.encoder.encode_query([query])[0], dtype=np.float32)
+            self.remember(query, q)
         vecs = self._encode([u.text for us in todo.values() for u in us])
+        words = set(content_words(query))
         out, at = list(hits), 0
         for i, us in todo.items():
             scores = vecs[at : at + len(us)] @ q
             at += len(us)
-            out[i] = replace(hits[i], moment=self._moment(us, scores))
+            covered = [j for j, u in enumerate(us) if words and words <= set(content_words(u.text))]
+            out[i] = replace(hits[i], moment=self._moment(us, scores, covered, pick))
         return out
 
-    def _moment(self, us: list[Unit], scores: np.ndarray) -> Moment:
-        best = int(np.argmax(scores))
+    def _moment(self, us: list[Unit], scores: np.ndarray, covered: list[int], pick: str) -> Moment:
+        if covered:
+            timed = [j for j in covered if us[j].timed] or covered
+            choose = {"first": timed[0], "last": timed[-1]}
+            best = choose.get(pick, max(covered, key=lambda j: float(scores[j])))
+        else:
+            best = int(np.argmax(scores))
         lo = hi = best
         if us[best].timed:  # widen over neighbouring cues that answer nearly as well
             floor = scores[best] - self.widen
@@ -104,7 +141,8 @@ class MomentFinder:
                 hi += 1
         run = us[lo : hi + 1]
         text = " ".join(u.text for u in run)
-        return Moment(run[0].start, max(u.end for u in run), text, float(scores[best]))
+        score = COVERED if covered else float(scores[best])
+        return Moment(run[0].start, max(u.end for u in run), text, score)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:

@@ -121,9 +121,9 @@ class _Run:
             best.setdefault(hit.video_id, hit)
         return self.with_moments(text, list(best.values())[:ANCHOR_VIDEOS])
 
-    def with_moments(self, text: str, hits: list[Hit]) -> list[Hit]:
+    def with_moments(self, text: str, hits: list[Hit], pick: str = "best") -> list[Hit]:
         finder = self.r.moment_finder() if self.opts.moments else None
-        return finder.attach(text, hits, self.extras) if finder else hits
+        return finder.attach(text, hits, self.extras, pick=pick) if finder else hits
 
     def segments(self, video_id: str) -> list[StoredSegment]:
         """The video's segments in time order, inside the user's time filters."""
@@ -171,6 +171,8 @@ def _order(run: _Run) -> list[Hit]:
     for anchor in run.anchors(tq.anchor or ""):
         after = anchor.end - _EPS if tq.relation == "after" else None
         before = anchor.start + _EPS if tq.relation == "before" else None
+        if before is not None and anchor.start <= _EPS:
+            continue  # nothing comes before the very start
         if tq.target:
             found = run.search(tq.target, "target", video=anchor.video_id, after=after, before=before)
             found = _supported(run.with_moments(tq.target, found), anchor)
@@ -224,7 +226,7 @@ def _mentions(run: _Run) -> list[Hit]:
         )
         found = found if tq.relation == "first" else found[::-1]
         found = [dataclasses.replace(h, score=top * DECAY**i) for i, h in enumerate(found)]
-        out += run.mark(run.with_moments(topic, found), None)
+        out += run.mark(run.with_moments(topic, found, tq.relation), None)
     return out
 
 

@@ -95,10 +95,14 @@ class Retriever:
         """
         return list(self.search_traced(query, options).hits)
 
-    def search_traced(self, query: str | Query, options: SearchOptions | None = None) -> Found:
-        """:meth:`search`, with the relation read from the query and the searches made to answer it."""
+    def search_traced(
+        self, query: str | Query, options: SearchOptions | None = None, *, relation: TimeQuery | None = None
+    ) -> Found:
+        """:meth:`search`, with the relation read from the query (or the ``relation`` given) and the
+        searches made to answer it."""
         q, opts = Query.of(query), options or SearchOptions()
-        relation = self.time_query(q.text, opts) if q.text is not None else None
+        if relation is None and q.text is not None:
+            relation = self.time_query(q.text, opts)
         steps: tuple[Step, ...] = ()
         if relation is None:
             hits, extras = self.candidates(q, opts)
@@ -133,6 +137,9 @@ class Retriever:
         if opts.rerank is not None and q.text is None:
             raise ConfigError("rerankers score query text; rerank works with text queries only")
         vectors = self._vectors(q, opts.channels)
+        text_channel = self.channels.text_channel
+        if self._moments is not None and q.text is not None and text_channel in vectors:
+            self._moments.remember(q.text, vectors[text_channel])  # moments reuse the query vector
         ids = self.video_ids(opts.video) if opts.video else None
         ids = self._first_stage(vectors, ids, opts)
         found = self.store.search_fused(

@@ -5,8 +5,9 @@ Step 1 searches the question itself (a relation in time in it — "what did they
 Y?" — is already two searches: the anchor Y, then X before it; both are in the trace). While the evidence's
 best moment scores below the answer threshold, and steps and time are left, the next sub-query is searched
 and its hits join the evidence. Sub-queries come from the model (any ``prompt -> text`` callable) as a
-JSON list, validated, or, without one or on an invalid reply, from the question: its parts ("X and Y"),
-the anchor and target of its relation, then its content words alone.
+JSON list, validated, or, without one or on an invalid reply, from the question: the same relation with
+its target and anchor cut to their content words, or the question's parts ("X and Y") and its content
+words alone.
 
 Example:
     >>> sub_queries("what is a b-tree index and why do inserts slow down?")
@@ -24,14 +25,14 @@ from typing import TYPE_CHECKING
 from vrag.errors import ConfigError, VragError
 from vrag.search._answer import MIN_SUPPORT, support
 from vrag.search._relations import Step
-from vrag.search._temporal import TimeQuery, parse_time_query
+from vrag.search._temporal import TimeQuery
 from vrag.types import Hit
 
 if TYPE_CHECKING:
     from vrag.search._options import SearchOptions
     from vrag.search._retriever import Retriever
 
-__all__ = ["MAX_STEPS", "gather", "sub_queries"]
+__all__ = ["MAX_STEPS", "gather", "relation_variants", "sub_queries"]
 
 MAX_STEPS = 6
 """The most search steps one question may take."""
@@ -84,15 +85,15 @@ def gather(
     evidence = list(found.hits)
     best = support(evidence)
     trace += [*found.steps, _summary(question, "question", evidence, started, best, min_support)]
-    queue = sub_queries(question, llm, n=steps - 1, relation=found.relation) if steps > 1 else []
-    for query in queue[: steps - 1]:
+    queue = _plan(question, found.relation, llm, steps - 1) if steps > 1 else []
+    for query, relation in queue[: steps - 1]:
         if best is not None and best >= min_support:
             break
         if time.perf_counter() - started > budget_s:
             trace.append(Step(query, "sub-query", note=f"not searched: the {budget_s:g} s budget is spent"))
             break
         t0 = time.perf_counter()
-        more = retriever.search_traced(query, options)
+        more = retriever.search_traced(query, options, relation=relation)
         evidence = _merge(evidence, more.hits, options.k)
         best = support(evidence)
         trace += [*more.steps, _summary(query, "sub-query", list(more.hits), t0, best, min_support)]
@@ -124,16 +125,42 @@ def _key(hit: Hit) -> tuple[float, float]:
     return (hit.moment.score if hit.moment is not None else -1.0, hit.score)
 
 
-def sub_queries(
-    question: str, llm: Callable[[str], str] | None = None, *, n: int = 3, relation: TimeQuery | None = None
-) -> list[str]:
+def _plan(
+    question: str, relation: TimeQuery | None, llm: Callable[[str], str] | None, n: int
+) -> list[tuple[str, TimeQuery | None]]:
+    """The searches after the first: the model's sub-queries; else, for a question with a relation in
+    time, the same relation with its topics cut to their content words; else the question's parts."""
+    if llm is None and relation is not None:
+        return [(v.describe(), v) for v in relation_variants(relation)]
+    return [(q, None) for q in sub_queries(question, llm, n=n)]
+
+
+def relation_variants(relation: TimeQuery) -> list[TimeQuery]:
+    """The relation again with its target, then its anchor, cut to their content words (a paraphrase that
+    matched weakly as a phrase may match by its words)."""
+    from dataclasses import replace
+
+    from vrag.chunking._text import content_words
+
+    def words(text: str | None) -> str | None:
+        cut = " ".join(dict.fromkeys(content_words(text or "")))
+        return cut if cut and cut != text else None
+
+    target, anchor = words(relation.target), words(relation.anchor)
+    return [
+        *([replace(relation, target=target)] if target else []),
+        *([replace(relation, anchor=anchor)] if anchor else []),
+    ]
+
+
+def sub_queries(question: str, llm: Callable[[str], str] | None = None, *, n: int = 3) -> list[str]:
     """Queries to search after the question itself: from ``llm`` (JSON, validated) or from the question."""
     if llm is not None:
         try:
             return _llm_queries(str(llm(PROMPT.format(n=n, question=question.strip()))), n)
         except (ValueError, VragError):
             pass  # an invalid reply or an unreachable model: split the question instead
-    return _split(question, relation if relation is not None else parse_time_query(question))
+    return _split(question)
 
 
 def _llm_queries(reply: str, n: int) -> list[str]:
@@ -149,14 +176,12 @@ def _llm_queries(reply: str, n: int) -> list[str]:
     return list(dict.fromkeys(q.strip() for q in queries))[:n]
 
 
-def _split(question: str, relation: TimeQuery | None) -> list[str]:
+def _split(question: str) -> list[str]:
     from vrag.chunking._text import content_words
 
     text = question.strip()
     parts = [p.strip(" ,.") for p in _PARTS.split(text) if len(content_words(p)) >= 2]
     out = parts if len(parts) > 1 else []
-    if relation is not None:
-        out += [q for q in (relation.target, relation.anchor, relation.until) if q]
     words = " ".join(dict.fromkeys(content_words(text)))
     if words and words != text.lower():
         out.append(words)
