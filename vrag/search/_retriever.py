@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,6 +111,8 @@ class Retriever:
             from vrag.search._relations import relational_search
 
             hits, extras, steps = relational_search(self, relation, opts)
+            if not opts.moments:  # hits ranked by position carry their segment as moment: not asked for
+                hits = [dataclasses.replace(h, moment=None) for h in hits]
         finder = self.moment_finder() if opts.moments and self._text_searched(opts) else None
         if finder is not None and q.text is not None and relation is None:
             hits = finder.attach(q.text, hits, extras)
