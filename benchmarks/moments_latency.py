@@ -3,7 +3,7 @@ and ``moments=True``, in one process, on an index the eval built. The first pass
 cue it meets (cold cache); the second finds them cached (warm). The first pass without moments also warms the
 store, so the ratios are against the last pass, again without moments.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/moments_latency.py [--workdir .vrag-eval] [--chunker semantic]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/moments_latency.py [--workdir .vrag-eval]
 
 Run ``vrag eval retrieval`` (or ``vrag eval timeaware``) first with the same ``--workdir`` to build the index.
 """

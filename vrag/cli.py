@@ -21,6 +21,7 @@ from vrag.errors import ConfigError, VragError
 
 if TYPE_CHECKING:
     from vrag.index import VideoIndex
+    from vrag.search import Step
     from vrag.types import Hit, Segment
 
 EXAMPLES = """examples:
@@ -391,7 +392,7 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_step(step: Any) -> str:
+def format_step(step: Step) -> str:
     """One search step of a trace on one line: purpose, query, limits, what it found, its verdict."""
     limits = [f"in {step.video}"] if step.video else []
     limits += [f"after {timestamp(step.after)}"] if step.after is not None else []

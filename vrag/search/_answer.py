@@ -47,7 +47,7 @@ MIN_SUPPORT = 0.373
 MiniLM text encoder; a moment holding every content word of the question counts 1.0). Chosen on the training
 split of ``vrag eval timeaware`` (the threshold with the best balanced abstention accuracy there, reported as
 ``calibration.abstention.moment``; held-out figures in BENCHMARKS.md). Another text encoder has another
-scale: pass ``min_support`` (``vrag eval timeaware --json`` reports the value that suits an index)."""
+scale: pass ``min_support`` (``ask(..., min_support=...)``)."""
 PASSAGE_MARGIN = 0.0
 """A further passage joins an extractive answer only when its moment scores within this much of the best
 (0: only passages as good as the best, e.g. each moment that names every word of the question). Chosen on
