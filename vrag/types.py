@@ -168,6 +168,13 @@ class Hit:
 
         return f"[{os.path.basename(self.video)} {span(*self.cited)}]"
 
+    @property
+    def segment_citation(self) -> str:
+        """The ``[video mm:ss–mm:ss]`` marker of the whole span (the context the moment sits in)."""
+        from vrag._format import span
+
+        return f"[{os.path.basename(self.video)} {span(self.start, self.end)}]"
+
     def media_url(self, base: str | None = None) -> str:
         """A playable URL of the span with a W3C media fragment (``file:///…/talk.mp4#t=12.0,24.0``).
 
@@ -183,6 +190,9 @@ class Hit:
     def to_dict(self, *, media_base: str | None = None) -> dict[str, Any]:
         """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results).
 
+        ``citation`` is the marker of the whole span, the one that goes with ``text``; ``moment`` (when
+        there is one) has the moment's own marker as ``moment["citation"]``; ``url`` plays the moment.
+
         Args:
             media_base: passed to :meth:`media_url` for the ``url`` field.
         """
@@ -197,9 +207,11 @@ class Hit:
             "text": self.text,
             "keyframe": self.keyframe,
             "channel_scores": {k: _finite(v) for k, v in self.channel_scores.items()},
-            "citation": self.citation,
+            "citation": self.segment_citation,
             "url": self.media_url(media_base),
-            "moment": self.moment.to_dict() if self.moment is not None else None,
+            "moment": {**self.moment.to_dict(), "citation": self.citation}
+            if self.moment is not None
+            else None,
             "relation": self.relation,
         }
 

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from vrag.errors import ConfigError
 from vrag.eval._questions import SPLITS, TimeQuestion, make_questions
-from vrag.eval._retrieval import CHUNKERS, _build_index, _check_names, _printer, _require_ocr, temporal_iou
+from vrag.eval._retrieval import CHUNKERS, _build_index, _check_names, _require_ocr, temporal_iou
 
 if TYPE_CHECKING:
     from vrag.index import VideoIndex
@@ -222,15 +223,16 @@ def run_timeaware_eval(
     started = time.perf_counter()
     _check_names("chunker", [chunker], CHUNKERS)
     _require_ocr()
-    say = _printer(progress)
+    from tqdm.auto import tqdm
+
     tag = f"n{videos or 'all'}-s{seed}"
     corpus = make_lecture_corpus(workdir / f"corpus-{tag}", videos=videos, seed=seed)
     location = workdir / f"index-{chunker}-{tag}"
-    _build_index(location, chunker, corpus, progress, say)
+    _build_index(location, chunker, corpus, progress)
     questions = make_questions(corpus.folder)
-    say(f"{chunker}: asking {len(questions)} questions")
     with VideoIndex.open(location) as index:
-        outcomes = [_ask(index, q, k) for q in questions]
+        asked = tqdm(questions, desc=f"{chunker}: asking", unit="q", disable=not progress, file=sys.stderr)
+        outcomes = [_ask(index, q, k) for q in asked]
         calibration = _calibrate(index, outcomes)
     rows, abstention, citations, plain_all = score_outcomes(outcomes)
     notes = (

@@ -18,6 +18,7 @@ from vrag.search._answer import (
     answer_with_llm,
     check_citations,
     citation_marker,
+    evidence_line,
     extractive_answer,
 )
 from vrag.search._merge import merge_hits
@@ -47,6 +48,7 @@ __all__ = [
     "check_citations",
     "citation_marker",
     "create_reranker",
+    "evidence_line",
     "extractive_answer",
     "gather",
     "list_rerankers",

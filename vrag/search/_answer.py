@@ -32,6 +32,7 @@ __all__ = [
     "answer_with_llm",
     "check_citations",
     "citation_marker",
+    "evidence_line",
     "extractive_answer",
     "support",
 ]
@@ -248,18 +249,24 @@ def _claims(text: str) -> list[str]:
     return claims
 
 
-def _segment_marker(hit: Hit) -> str:
-    from vrag._format import span
+def evidence_line(hit: Hit, *, relation: bool = False, empty: str = "(no text)") -> str:
+    """A hit as a model should read it: its text under the whole span's marker, then its moment (the part
+    that answers) under the moment's own marker, and with ``relation`` the relation that produced it.
 
-    return f"[{os.path.basename(hit.video)} {span(hit.start, hit.end)}]"
-
-
-def _evidence_line(hit: Hit) -> str:
-    """The hit's text under its segment's marker, and its moment under the moment's own marker."""
-    line = f"{_segment_marker(hit)} {' '.join(hit.text.split())}"
+    Example:
+        >>> from vrag.types import Hit, Moment
+        >>> moment = Moment(5.0, 8.0, "Dogs bark.", 0.7)
+        >>> hit = Hit("a.mp4", "a", 0.0, 9.0, 0.8, "Cats purr. Dogs bark.", moment=moment)
+        >>> print(evidence_line(hit))
+        [a.mp4 00:00.0–00:09.0] Cats purr. Dogs bark.
+          best match [a.mp4 00:05.0–00:08.0] Dogs bark.
+    """
+    line = f"{hit.segment_citation} {' '.join(hit.text.split()) or empty}"
     moment = hit.moment
     if moment is not None and (moment.start, moment.end) != (hit.start, hit.end) and moment.text.strip():
         line += f"\n  best match {hit.citation} {' '.join(moment.text.split())}"
+    if relation and hit.relation:
+        line += f"\n  ({hit.relation})"
     return line
 
 
@@ -272,8 +279,8 @@ def answer_with_llm(
     best = support(hits)
     if not hits or (best is not None and best < min_support):
         return abstain(hits, best)
-    evidence = "\n".join(_evidence_line(h) for h in hits)
-    prompt = PROMPT.format(example=_segment_marker(hits[0]), evidence=evidence, question=question)
+    evidence = "\n".join(evidence_line(h) for h in hits)
+    prompt = PROMPT.format(example=hits[0].segment_citation, evidence=evidence, question=question)
     text, citations, dropped = check_citations(str(llm(prompt)), hits)
     claims = _claims(text)
     cited = [s for s in claims if _MARKER.search(s)]
