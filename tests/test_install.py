@@ -90,7 +90,9 @@ def test_a_plain_install_indexes_and_searches(tmp_path: Path, demo_lectures: lis
     (top,) = json.loads(vrag("search", "how does backpropagation send the error back", "-k", "1", "--index",
                              index, "--json"))  # fmt: skip
     assert Path(top["video"]).name == "neural_networks.mkv" and (top["start"], top["end"]) == (12.0, 24.0)
-    assert top["url"].endswith("neural_networks.mkv#t=12.0,24.0") and 0.0 <= top["score"] <= 1.0
+    # the URL plays the moment that answers: the narration cue about the error signal, inside the slide
+    assert top["url"].endswith("neural_networks.mkv#t=20.3,23.6") and 0.0 <= top["score"] <= 1.0
+    assert top["moment"]["text"] == "So the error signal travels from the output back to the input."
 
 
 @pytest.fixture(scope="module")

@@ -72,11 +72,15 @@ def test_every_hit_carries_its_point_id_and_a_playable_url(index: VideoIndex) ->
     assert hit.id == segment_point_id(hit.video_id, hit.start, hit.end, index.fingerprint)
     stored = {s.id for s in index._store.iter_segments(hit.video_id)}
     assert hit.id in stored
+    # the URL and the citation point at the moment: the subtitle cue "We chop the onions finely." (0.2-1.8 s)
+    assert hit.moment is not None and (hit.moment.start, hit.moment.end) == (0.2, 1.8)
+    assert hit.moment.text == "We chop the onions finely." and hit.citation.endswith("00:00.2–00:01.8]")
     url = hit.media_url()
-    assert url == f"{Path(hit.video).as_uri()}#t={hit.start!r},{hit.end!r}" and url.startswith("file:///")
+    assert url == f"{Path(hit.video).as_uri()}#t=0.2,1.8" and url.startswith("file:///")
     served = hit.to_dict(media_base="http://127.0.0.1:8000/api/videos/x/media")["url"]
-    assert served == f"http://127.0.0.1:8000/api/videos/x/media#t={hit.start!r},{hit.end!r}"
-    assert Hit.from_dict(hit.to_dict()) == hit
+    assert served == "http://127.0.0.1:8000/api/videos/x/media#t=0.2,1.8"
+    again = Hit.from_dict(hit.to_dict())
+    assert again == hit and again.moment == hit.moment and (again.start, again.end) == (0.0, 2.0)
 
 
 def test_rerankers_return_an_order_over_the_input() -> None:

@@ -329,10 +329,28 @@ def test_asr_fallback_transcribes_16k_audio_from_the_file_start(tmp_path: Path) 
     assert transcript.note == "speech recognition (FakeWhisper model)"
     assert _cues(transcript.cues) == [(0.0, 0.5, "First part.", "asr"), (0.52, 0.98, "second part", "asr")]
     ((audio, options),) = fake.calls
-    assert options == {"language": "en", "vad_filter": True}
+    assert options == {"language": "en", "vad_filter": True, "word_timestamps": True}
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert abs(audio.size - 16000) <= 64  # 1 s of tone (+ encoder padding) at 16 kHz
     assert np.abs(audio[:160]).max() > 0.1  # the tone starts at 0 s, not shifted by the video's offset
+
+
+def test_asr_word_times_give_one_cue_per_sentence() -> None:
+    def word(start: float, end: float, text: str) -> SimpleNamespace:
+        return SimpleNamespace(start=start, end=end, word=text)
+
+    words = [word(0.0, 0.4, " We"), word(0.4, 0.9, " chop."), word(1.5, 1.9, " Then"),
+             word(1.9, 2.6, " fry?"), word(3.0, 3.5, ' "Done."'), word(3.6, 3.6, " ")]  # fmt: skip
+    segment = SimpleNamespace(start=0.0, end=3.6, text='We chop. Then fry? "Done."', words=words)
+
+    class Model:
+        def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[Any, Any]:
+            return iter([segment]), SimpleNamespace(language="en")
+
+    speech = _asr.transcribe(np.zeros(16000, np.float32), model=Model())
+    assert _cues(speech.cues) == [
+        (0.0, 0.9, "We chop.", "asr"), (1.5, 2.6, "Then fry?", "asr"), (3.0, 3.5, '"Done."', "asr"),
+    ]  # fmt: skip
 
 
 def test_asr_uses_video_source_audio_and_reports_silence(tmp_path: Path) -> None:

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vrag import __version__
-from vrag._format import parse_time, span
+from vrag._format import parse_time, span, timestamp
 from vrag.errors import ConfigError, VragError
 
 if TYPE_CHECKING:
     from vrag.index import VideoIndex
+    from vrag.search import Step
     from vrag.types import Hit, Segment
 
 EXAMPLES = """examples:
@@ -123,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--per-video", type=int, help="at most N hits per video")
     search.add_argument("--expand", type=int, help="add N neighbour segments each side")
     search.add_argument("--merge", action="store_true", default=None, help="join touching hits of one video")
+    _time_flags(search)
     search.set_defaults(run=_search)
 
     ask = _verb(verbs, "ask", "answer a question with cited moments")
@@ -134,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [llm] model in vrag.toml; none: an extractive answer)",
     )
     ask.add_argument("--llm-url", help="an OpenAI-compatible API root, e.g. http://localhost:8000/v1")
+    ask.add_argument(
+        "--steps", type=int, default=1,
+        help="search steps (1-6): search again with sub-queries while the evidence does not answer",
+    )  # fmt: skip
+    _time_flags(ask)
     ask.set_defaults(run=_ask)
 
     _verb(verbs, "info", "what the index holds and how it was built").set_defaults(run=_info)
@@ -163,6 +170,17 @@ def _search_options(parser: argparse.ArgumentParser, *, k: int) -> None:
     parser.add_argument("--rerank", help="rescore the candidates: sentence, cross-encoder, cascade, qwen3-vl")
 
 
+def _time_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-temporal", dest="temporal", action="store_false", default=None,
+        help="search the words as they are: no relations in time ('right after the part about X')",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-moments", dest="moments", action="store_false", default=None,
+        help="cite whole segments: do not look for the cue inside each hit that answers",
+    )  # fmt: skip
+
+
 def _eval_verbs(verbs: Any) -> None:
     evaluate = verbs.add_parser("eval", help="quality evaluations on generated suites")
     suites = evaluate.add_subparsers(dest="suite", required=True)
@@ -177,6 +195,16 @@ def _eval_verbs(verbs: Any) -> None:
     retrieval.add_argument("-k", type=int, default=10, help="hits per query (default 10)")
     retrieval.add_argument("--details", action="store_true", help="with --json: every query's outcome")
     retrieval.set_defaults(run=_eval_retrieval)
+    timeaware = _verb(
+        suites, "timeaware", "relational, moment, unanswerable and two-step questions on generated lectures"
+    )
+    timeaware.add_argument("--workdir", default=".vrag-eval", help="corpus + index folder (reused)")
+    timeaware.add_argument("--videos", type=int, help="lectures to generate (1-10, default 10)")
+    timeaware.add_argument("--seed", type=int, default=0, help="corpus layout seed (default 0)")
+    timeaware.add_argument("--chunker", default="semantic", help="fixed or semantic (default semantic)")
+    timeaware.add_argument("-k", type=int, default=10, help="hits per search (default 10)")
+    timeaware.add_argument("--details", action="store_true", help="with --json: every question's outcome")
+    timeaware.set_defaults(run=_eval_timeaware)
     temporal = _verb(suites, "temporal", "spatial vs temporal understanding of video encoders")
     temporal.add_argument(
         "--encoder", action="append", help="encoder name, glob ('*-test'), hf: id or folder (repeatable)"
@@ -329,7 +357,8 @@ def _options(args: argparse.Namespace, **more: Any) -> Any:
     base = SearchOptions.from_mapping(defaults, owner="[search] in vrag.toml")
     flags = {
         "k": args.k, "video": args.video, "after": args.after, "before": args.before,
-        "where": parse_where(args.where), "rerank": args.rerank, **more,
+        "where": parse_where(args.where), "rerank": args.rerank, "temporal": args.temporal,
+        "moments": args.moments, **more,
     }  # fmt: skip
     return base.replace(**flags)
 
@@ -353,10 +382,15 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def format_hit(hit: Hit, width: int = 90) -> str:
-    """``video mm:ss.s–mm:ss.s score text`` on one line."""
-    text = " ".join(hit.text.split())
+    """``video mm:ss.s–mm:ss.s score text`` on one line; the moment (``@ mm:ss.s–mm:ss.s`` and its text)
+    when it is narrower than the hit, and the relation that produced the hit on a second line."""
+    moment = hit.moment
+    narrower = moment is not None and (moment.start, moment.end) != (hit.start, hit.end)
+    text = " ".join((moment.text if moment is not None and narrower else hit.text).split())
     text = text if len(text) <= width else text[: width - 3] + "..."
-    return f"{os.path.basename(hit.video)} {span(hit.start, hit.end)} {hit.score:.3f} {text}"
+    at = f" @ {span(moment.start, moment.end)}" if moment is not None and narrower else ""
+    line = f"{os.path.basename(hit.video)} {span(hit.start, hit.end)}{at} {hit.score:.3f} {text}"
+    return line + (f"\n    ({hit.relation})" if hit.relation else "")
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -374,14 +408,30 @@ def _ask(args: argparse.Namespace) -> int:
             from vrag.search import create_reranker
 
             options = options.replace(rerank=create_reranker("llm", llm=llm))
-        answer = index.ask(args.question, k=options.k, llm=llm, options=options)
+        answer = index.ask(args.question, k=options.k, llm=llm, options=options, steps=args.steps)
     if args.json or args.jsonl:
         print(json.dumps(answer.to_dict(), indent=None if args.jsonl else 1))
         return 0
     print(answer.text)
     for dropped in answer.dropped:
         print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
+    for claim in answer.removed:
+        print(f"  (removed a sentence with no verified citation: {claim})", file=sys.stderr)
+    if (args.steps > 1 or args.verbose) and not args.quiet:
+        for step in answer.trace:
+            print(f"  step: {format_step(step)}", file=sys.stderr)
     return 0
+
+
+def format_step(step: Step) -> str:
+    """One search step of a trace on one line: purpose, query, limits, what it found, its verdict."""
+    limits = [f"in {step.video}"] if step.video else []
+    limits += [f"after {timestamp(step.after)}"] if step.after is not None else []
+    limits += [f"before {timestamp(step.before)}"] if step.before is not None else []
+    found = ", ".join(f"{name} {span(s, e)}" for name, s, e, _ in step.found[:2]) or "nothing"
+    where = f" ({', '.join(limits)})" if limits else ""
+    note = f"; {step.note}" if step.note else ""
+    return f"{step.purpose} {step.query!r}{where} -> {found}{note}"
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -398,8 +448,6 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _videos(args: argparse.Namespace) -> int:
-    from vrag._format import timestamp
-
     with _open(args) as index:
         videos = index.videos()
     human = [
@@ -472,6 +520,19 @@ def _eval_retrieval(args: argparse.Namespace) -> int:
     report = run_retrieval_eval(
         Path(args.workdir), variants=args.variant or DEFAULT_VARIANTS, videos=args.videos, seed=args.seed,
         chunkers=args.chunker or CHUNKERS, k=args.k, progress=not args.json,
+    )  # fmt: skip
+    print(json.dumps(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
+    return 0
+
+
+def _eval_timeaware(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vrag.eval._timeaware import run_timeaware_eval
+
+    report = run_timeaware_eval(
+        Path(args.workdir), videos=args.videos, seed=args.seed, chunker=args.chunker, k=args.k,
+        progress=not args.json,
     )  # fmt: skip
     print(json.dumps(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
     return 0

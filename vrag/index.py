@@ -313,26 +313,42 @@ class VideoIndex:
         video: str | Sequence[str] | None = None,
         rerank: str | Reranker | None = None,
         options: SearchOptions | None = None,
+        steps: int = 1,
+        min_support: float | None = None,
     ) -> Answer:
-        """Answer ``question`` from the best ``k`` moments, with checked ``[video mm:ss–mm:ss]`` citations.
+        """Answer ``question`` from the best ``k`` moments, with checked ``[video mm:ss–mm:ss]`` citations,
+        or abstain ("Not found in the indexed videos.", no citation) when the evidence does not answer it.
 
-        Citations name the exact segment each quoted sentence comes from (segments are not merged here).
+        Citations point at the exact moment (cue) each quoted sentence comes from. A relation in time in the
+        question ("what comes right after the part about X?") is searched inside the anchor's video (read
+        by ``llm`` when one is given, else by the built-in parser).
 
         Args:
             question: what to answer.
             k: how many retrieved segments the answer may use.
             llm: a ``prompt -> text`` callable (``vrag.llm.resolve_llm`` makes one for an OpenAI-compatible
-                server); without one the answer quotes the best evidence sentences.
+                server); without one the answer quotes the best evidence moments.
             video: only these videos (paths or ids).
             rerank: rescore the candidates first (see :meth:`search`).
             options: other search options for the evidence.
+            steps: search steps (1–6): while the evidence does not answer, search again with sub-queries
+                (from ``llm``, or the question's parts); ``Answer.trace`` lists every search.
+            min_support: abstain below this evidence score (default :data:`vrag.search.MIN_SUPPORT`,
+                calibrated for the bundled MiniLM text encoder).
         """
-        from vrag.search import answer_with_llm, extractive_answer
+        from vrag.search import MIN_SUPPORT, SearchOptions, answer_with_llm, extractive_answer, gather
 
-        evidence = self.search(question, options=options, k=k, video=video, rerank=rerank)
-        return (
-            extractive_answer(question, evidence) if llm is None else answer_with_llm(question, evidence, llm)
+        opts = SearchOptions.from_mapping({"k": k, "video": video, "rerank": rerank}, base=options)
+        if llm is not None and opts.decomposer is None:
+            opts = opts.replace(decomposer=llm)
+        floor = MIN_SUPPORT if min_support is None else min_support
+        evidence, trace = gather(self.retriever, question, opts, steps=steps, llm=llm, min_support=floor)
+        answer = (
+            extractive_answer(question, evidence, min_support=floor)
+            if llm is None
+            else answer_with_llm(question, evidence, llm, min_support=floor)
         )
+        return dataclasses.replace(answer, trace=trace)
 
     def videos(self) -> list[StoredVideo]:
         """Every indexed video (id, path, duration, segments, ...), in id order."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Cue", "Frames", "Hit", "Segment", "Shot", "StreamInfo"]
+__all__ = ["Cue", "Frames", "Hit", "Moment", "Segment", "Shot", "StreamInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,29 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """The part of a hit that best answers the query: a subtitle cue or transcript sentence (or a run of
+    them), with its exact times; the hit's own span when the best evidence has no times of its own
+    (on-screen text, or an index built without per-cue times).
+
+    Attributes:
+        start: seconds, inclusive (inside the hit's span).
+        end: seconds, exclusive.
+        text: the evidence inside the moment.
+        score: how well it matches the query: cosine similarity of the index's text encoder, in [-1, 1]
+            (comparable across queries; answers abstain below a calibrated value).
+    """
+
+    start: float
+    end: float
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text, "score": _finite(self.score)}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One search result: a span of one video, with the evidence behind it.
 
@@ -114,6 +137,10 @@ class Hit:
             entry); ``"rerank"`` / ``"retrieval"`` after a rerank.
         id: the segment's point id in the index (deterministic: video, times and pipeline fingerprint).
         raw_score: the engine's fused score before scaling (``None`` for hits not from a search).
+        moment: the part of the span that best answers the query (citations and :meth:`media_url` point
+            at it; ``start``/``end`` stay the segment, for context). ``None`` when not computed.
+        relation: for a query with a relation in time ("right after the part about X"), which relation
+            produced this hit and where its anchor was found.
     """
 
     video: str
@@ -126,10 +153,24 @@ class Hit:
     channel_scores: dict[str, float] = field(default_factory=dict, compare=False)
     id: str = ""
     raw_score: float | None = field(default=None, compare=False)
+    moment: Moment | None = field(default=None, compare=False)
+    relation: str | None = field(default=None, compare=False)
+
+    @property
+    def cited(self) -> tuple[float, float]:
+        """The span citations point at: the moment when there is one, else the whole hit."""
+        return (self.moment.start, self.moment.end) if self.moment is not None else (self.start, self.end)
 
     @property
     def citation(self) -> str:
-        """The ``[video mm:ss–mm:ss]`` marker answers use to cite this span."""
+        """The ``[video mm:ss–mm:ss]`` marker answers use to cite this hit (its moment when it has one)."""
+        from vrag._format import span
+
+        return f"[{os.path.basename(self.video)} {span(*self.cited)}]"
+
+    @property
+    def segment_citation(self) -> str:
+        """The ``[video mm:ss–mm:ss]`` marker of the whole span (the context the moment sits in)."""
         from vrag._format import span
 
         return f"[{os.path.basename(self.video)} {span(self.start, self.end)}]"
@@ -142,11 +183,15 @@ class Hit:
                 ``{video_id}`` stands for this hit's video id (one template serves every hit); default the
                 file's own ``file://`` URI.
         """
+        start, end = self.cited
         url = base.replace("{video_id}", self.video_id) if base else _file_uri(self.video)
-        return f"{url}#t={round(self.start, 3)!r},{round(self.end, 3)!r}"
+        return f"{url}#t={round(start, 3)!r},{round(end, 3)!r}"
 
     def to_dict(self, *, media_base: str | None = None) -> dict[str, Any]:
         """JSON-ready fields (the metadata the LlamaIndex and LangChain adapters attach to results).
+
+        ``citation`` is the marker of the whole span, the one that goes with ``text``; ``moment`` (when
+        there is one) has the moment's own marker as ``moment["citation"]``; ``url`` plays the moment.
 
         Args:
             media_base: passed to :meth:`media_url` for the ``url`` field.
@@ -162,14 +207,18 @@ class Hit:
             "text": self.text,
             "keyframe": self.keyframe,
             "channel_scores": {k: _finite(v) for k, v in self.channel_scores.items()},
-            "citation": self.citation,
+            "citation": self.segment_citation,
             "url": self.media_url(media_base),
+            "moment": {**self.moment.to_dict(), "citation": self.citation}
+            if self.moment is not None
+            else None,
+            "relation": self.relation,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, text: str | None = None) -> Hit:
         """The inverse of :meth:`to_dict` (extra keys are ignored; ``text`` overrides the stored text)."""
-        keyframe, raw = data.get("keyframe"), data.get("raw_score")
+        keyframe, raw, moment = data.get("keyframe"), data.get("raw_score"), data.get("moment")
         return cls(
             video=str(data["video"]),
             video_id=str(data.get("video_id", "")),
@@ -183,7 +232,12 @@ class Hit:
             },
             id=str(data.get("id") or ""),
             raw_score=float(raw) if raw is not None else None,
-        )
+            moment=Moment(
+                float(moment["start"]), float(moment["end"]), str(moment.get("text", "")),
+                float(moment.get("score") or 0.0),
+            ) if isinstance(moment, Mapping) else None,
+            relation=str(data["relation"]) if data.get("relation") else None,
+        )  # fmt: skip
 
 
 def _file_uri(path: str) -> str:

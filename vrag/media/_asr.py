@@ -53,7 +53,8 @@ class WhisperLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Speech:
-    """Recognised speech: one cue per segment (``source="asr"``) and the detected language."""
+    """Recognised speech: one cue per sentence (``source="asr"``; timed by the model's word times, else one
+    per recognised segment) and the detected language."""
 
     cues: tuple[Cue, ...]
     language: str | None
@@ -106,14 +107,32 @@ def transcribe(audio: np.ndarray, *, model: WhisperLike, language: str | None = 
         language: language tag to force (``"en"``, ``"de-AT"`` → ``"de"``), else detected.
     """
     hint = language.replace("_", "-").split("-")[0].lower() if language else None
-    segments, info = model.transcribe(np.asarray(audio, dtype=np.float32), language=hint, vad_filter=True)
-    cues = []
-    for segment in segments:
-        text = " ".join(str(segment.text).split())
-        if text and segment.end > segment.start:
-            cues.append(Cue(round(float(segment.start), 6), round(float(segment.end), 6), text, "asr"))
+    segments, info = model.transcribe(
+        np.asarray(audio, dtype=np.float32), language=hint, vad_filter=True, word_timestamps=True
+    )
+    cues = [cue for segment in segments for cue in _sentences(segment)]
     cues.sort(key=lambda c: (c.start, c.end))
     return Speech(tuple(cues), getattr(info, "language", None) or hint)
+
+
+def _sentences(segment: Any) -> list[Cue]:
+    """One cue per sentence of a recognised segment, timed by its words when the model gave word times
+    (a search hit can then point at the sentence that answers); else the segment as one cue."""
+    words = [w for w in getattr(segment, "words", None) or () if str(w.word).strip() and w.end >= w.start]
+    if not words:
+        text = " ".join(str(segment.text).split())
+        ok = text and segment.end > segment.start
+        return [Cue(round(float(segment.start), 6), round(float(segment.end), 6), text, "asr")] if ok else []
+    out, run = [], []
+    for i, word in enumerate(words):
+        run.append(word)
+        if str(word.word).strip().rstrip("\"')]").endswith((".", "?", "!")) or i == len(words) - 1:
+            text = " ".join("".join(str(w.word) for w in run).split())
+            start, end = round(float(run[0].start), 6), round(float(run[-1].end), 6)
+            if end > start:
+                out.append(Cue(start, end, text, "asr"))
+            run = []
+    return out
 
 
 def read_audio(video: Any, *, start_time: float | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

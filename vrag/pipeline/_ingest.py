@@ -350,6 +350,7 @@ class SegmentEncoder:
         self, plan: VideoPlan, rows: range, texts: Mapping[int, str], text_vecs: Mapping[int, np.ndarray],
         vectors: Mapping[str, np.ndarray],
     ) -> list[SegmentRecord]:  # fmt: skip
+        from vrag._cues import pack_cues
         from vrag.store import SegmentRecord
 
         out = []
@@ -358,7 +359,9 @@ class SegmentEncoder:
             vecs = {ch: v[j] for ch, v in vectors.items()}
             if self.text_channel and i in text_vecs:
                 vecs[self.text_channel] = text_vecs[i]
-            extra = {"speech": seg.text, "ocr": plan.ocr_text[i] if plan.ocr_text else ""}
+            extra: dict[str, Any] = {"speech": seg.text, "ocr": plan.ocr_text[i] if plan.ocr_text else ""}
+            if cues := pack_cues(seg.cues, seg.text):  # per-cue times: search points at the moment
+                extra["cues"] = cues
             shots = tuple((s.start, s.end) for s in seg.shots)
             out.append(
                 SegmentRecord(

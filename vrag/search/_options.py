@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,14 @@ class SearchOptions:
             those is on, else ``k``).
         expand: widen each hit by this many neighbour segments on each side (context for answers).
         merge: join hits of one video that touch or overlap into one span.
+        temporal: read relations in time from a text query ("right after the part about X", "the first
+            time they mention X", "in the last five minutes"; see ``vrag.search.parse_time_query``) and
+            answer them inside the anchor's video. ``False``: search the words as they are.
+        decomposer: a ``prompt -> text`` callable (an LLM, e.g. ``vrag.llm.ChatClient``) that reads the
+            relation as JSON (validated; the built-in parser decides when the reply is invalid). Asked
+            only for queries with a word about time in them.
+        moments: find each hit's :class:`~vrag.types.Moment` (the cue that best matches, with the index's
+            text encoder; ~1 ms per hit once its cues are cached).
     """
 
     k: int = 10
@@ -78,6 +86,9 @@ class SearchOptions:
     candidates: int | None = None
     expand: int = 0
     merge: bool = False
+    temporal: bool = True
+    decomposer: Callable[[str], str] | None = None
+    moments: bool = True
 
     def __post_init__(self) -> None:
         fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -106,6 +117,13 @@ class SearchOptions:
             raise ConfigError(f"expand is a number of neighbour segments (0 or more), got {self.expand!r}")
         if not isinstance(self.merge, bool) or not isinstance(self.hierarchical, bool | None):
             raise ConfigError("merge and hierarchical take true or false")
+        if not isinstance(self.temporal, bool) or not isinstance(self.moments, bool):
+            raise ConfigError("temporal and moments take true or false")
+        if self.decomposer is not None and not callable(self.decomposer):
+            raise ConfigError(
+                "decomposer is a prompt -> text callable (e.g. vrag.llm.resolve_llm(...)), got "
+                f"{self.decomposer!r}"
+            )
 
     @classmethod
     def from_mapping(

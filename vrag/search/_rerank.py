@@ -284,7 +284,7 @@ class LLMReranker(Reranker):
 
     def score(self, query: str, hits: Sequence[Hit]) -> list[float]:
         passages = "\n\n".join(
-            f"{i}. {h.citation} {' '.join(h.text.split())[: self.max_chars] or '(no text)'}"
+            f"{i}. {h.segment_citation} {' '.join(h.text.split())[: self.max_chars] or '(no text)'}"
             for i, h in enumerate(hits, 1)
         )
         reply = str(self.llm(self.prompt.format(query=query, passages=passages)))

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,15 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 from vrag.errors import ConfigError
 from vrag.search._options import SearchOptions
+from vrag.search._relations import Step
+from vrag.search._temporal import TimeQuery
 from vrag.types import Hit
 
 if TYPE_CHECKING:
     from vrag.pipeline import Channels
+    from vrag.search._moments import MomentFinder
     from vrag.search._queries import ClipQuery
     from vrag.search._rerank import Reranker
     from vrag.store import Store, StoredHit
 
-__all__ = ["Query", "Retriever"]
+__all__ = ["Found", "Query", "Retriever"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,22 @@ class Query:
         return query if isinstance(query, Query) else cls(text=query)
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a search found, and how.
+
+    Attributes:
+        hits: the hits, best first.
+        steps: the searches made for a query with a relation in time (anchor, then target); empty for a
+            plain query.
+        relation: the relation read from the query, if any.
+    """
+
+    hits: tuple[Hit, ...]
+    steps: tuple[Step, ...] = ()
+    relation: TimeQuery | None = None
+
+
 class Retriever:
     """Searches one index.
 
@@ -63,18 +83,66 @@ class Retriever:
     def __init__(self, store: Store, channels: Channels) -> None:
         self.store, self.channels = store, channels
         self._rerankers: dict[str, Reranker] = {}
+        self._moments: MomentFinder | None = None
         self._lock = threading.Lock()
 
     def search(self, query: str | Query, options: SearchOptions | None = None) -> list[Hit]:
         """The segments that best match ``query``, best first (see :class:`SearchOptions`).
 
-        Every hit carries a relevance ``score`` in [0, 1], the engine's raw fused score and the raw score
-        each channel gave it.
+        Every hit carries a relevance ``score`` in [0, 1], the engine's raw fused score, the raw score
+        each channel gave it, and its :class:`~vrag.types.Moment` (the cue inside it that best matches).
+        A text query with a relation in time ("right after the part about X") is answered inside the
+        anchor's video, each hit naming its relation (``Hit.relation``; off with ``temporal=False``).
         """
+        return list(self.search_traced(query, options).hits)
+
+    def search_traced(
+        self, query: str | Query, options: SearchOptions | None = None, *, relation: TimeQuery | None = None
+    ) -> Found:
+        """:meth:`search`, with the relation read from the query (or the ``relation`` given) and the
+        searches made to answer it."""
         q, opts = Query.of(query), options or SearchOptions()
+        if relation is None and q.text is not None:
+            relation = self.time_query(q.text, opts)
+        steps: tuple[Step, ...] = ()
+        if relation is None:
+            hits, extras = self.candidates(q, opts)
+        else:
+            from vrag.search._relations import relational_search
+
+            hits, extras, steps = relational_search(self, relation, opts)
+            if not opts.moments:  # hits ranked by position carry their segment as moment: not asked for
+                hits = [dataclasses.replace(h, moment=None) for h in hits]
+        finder = self.moment_finder() if opts.moments and self._text_searched(opts) else None
+        if finder is not None and q.text is not None and relation is None:
+            hits = finder.attach(q.text, hits, extras)
+        if opts.expand:
+            from vrag.search._queries import expand_hits
+
+            hits = expand_hits(hits, opts.expand, self.segments_of)
+        if opts.merge:
+            from vrag.search._merge import merge_hits
+
+            hits = merge_hits(hits)
+        return Found(tuple(hits), steps, relation)
+
+    def time_query(self, text: str, opts: SearchOptions) -> TimeQuery | None:
+        """The relation in time ``text`` asks about (``None``: a plain query, or ``temporal=False``)."""
+        if not opts.temporal:
+            return None
+        from vrag.search._temporal import decompose
+
+        return decompose(text, opts.decomposer)
+
+    def candidates(self, q: Query, opts: SearchOptions) -> tuple[list[Hit], dict[str, Mapping[str, Any]]]:
+        """One plain search: the top ``k`` hits before moments, expansion and merging, and the stored
+        extras of each (``speech``, ``ocr``, ``cues``) by hit id."""
         if opts.rerank is not None and q.text is None:
             raise ConfigError("rerankers score query text; rerank works with text queries only")
         vectors = self._vectors(q, opts.channels)
+        text_channel = self.channels.text_channel
+        if self._moments is not None and q.text is not None and text_channel in vectors:
+            self._moments.remember(q.text, vectors[text_channel])  # moments reuse the query vector
         ids = self.video_ids(opts.video) if opts.video else None
         ids = self._first_stage(vectors, ids, opts)
         found = self.store.search_fused(
@@ -95,15 +163,24 @@ class Retriever:
             vecs = {h.id: _joined(h.vectors, dims) for h in found}
             hits = mmr(hits, [vecs.get(h.id) for h in hits], k=opts.k, diversity=opts.mmr)
         hits = hits[: opts.k]
-        if opts.expand:
-            from vrag.search._queries import expand_hits
+        return hits, {h.id: h.extra for h in found}
 
-            hits = expand_hits(hits, opts.expand, self.segments_of)
-        if opts.merge:
-            from vrag.search._merge import merge_hits
+    def moment_finder(self) -> MomentFinder | None:
+        """What finds each hit's moment: the index's text encoder (``None`` when it has no text channel)."""
+        if self.channels.text_channel is None:
+            return None
+        with self._lock:
+            if self._moments is None:
+                from vrag.search._moments import MomentFinder
 
-            hits = merge_hits(hits)
-        return hits
+                text = self.channels.text
+                self._moments = MomentFinder(text) if text is not None else None
+            return self._moments
+
+    def _text_searched(self, opts: SearchOptions) -> bool:
+        """Moments use the text channel's encoder: only when the search uses it (a BM25-only search loads
+        no model)."""
+        return opts.channels is None or self.channels.text_channel in opts.channels
 
     def video_ids(self, videos: Sequence[str]) -> list[str]:
         """Video ids for paths, ids, or bare file names (as citations show them) that name one video.

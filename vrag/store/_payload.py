@@ -64,7 +64,7 @@ def _llamaindex_keys(point_id: str, rec: SegmentRecord, metadata: dict[str, Any]
         "embedding": None,
         "metadata": metadata,
         "excluded_embed_metadata_keys": sorted(metadata),
-        "excluded_llm_metadata_keys": ["video_id"],
+        "excluded_llm_metadata_keys": ["video_id", "cues"],  # cue offsets mean nothing to a model
         "relationships": {
             "1": {
                 "node_id": rec.video_id,

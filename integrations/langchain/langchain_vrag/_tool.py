@@ -15,13 +15,15 @@ from langchain_vrag._index import IndexLike
 from langchain_vrag._retriever import VideoRetriever
 from vrag import Hit, VideoIndex
 from vrag.errors import ConfigError
+from vrag.search import evidence_line
 
 __all__ = ["VideoSearchInput", "VideoSearchTool"]
 
 DESCRIPTION = (
     "Search the indexed videos for the moments that match a query (words spoken or shown on screen). "
-    "Returns one line per moment: its [video mm:ss–mm:ss] marker, then what is said or shown. "
-    "Cite a moment by copying its marker exactly."
+    "Returns one passage per moment: its [video mm:ss–mm:ss] marker, then what is said or shown; a "
+    "'best match' line with its own marker for the sentence that answers; for questions such as 'right "
+    "after the part about X', the relation that produced it. Cite by copying a marker exactly."
 )
 NO_TEXT = "(nothing said or shown in words; matched by how it looks)"
 
@@ -36,8 +38,9 @@ class VideoSearchInput(BaseModel):
 
 
 def format_moments(hits: list[Hit]) -> str:
-    """One ``[video mm:ss–mm:ss] text`` line per hit (the tool's content)."""
-    return "\n".join(f"{h.citation} {' '.join(h.text.split()) or NO_TEXT}" for h in hits)
+    """One ``[video mm:ss–mm:ss] text`` passage per hit, with its best-match moment and relation (the
+    tool's content; ``vrag.search.evidence_line``)."""
+    return "\n".join(evidence_line(h, relation=True, empty=NO_TEXT) for h in hits)
 
 
 class VideoSearchTool(BaseTool):

@@ -88,13 +88,16 @@ def test_node_ids_are_the_index_point_ids(index: VideoIndex) -> None:
 
 def test_nodes_carry_a_playable_url_with_a_media_fragment(index: VideoIndex) -> None:
     top = VideoRetriever(index, similarity_top_k=1).retrieve(BACKPROP)[0].node.metadata
-    assert top["url"] == Path(top["video"]).as_uri() + "#t=12.0,24.0"
+    # the URL plays the moment that answers (a cue inside the 12-24 s slide); the citation is the slide's
+    fragment = f"#t={top['moment']['start']!r},{top['moment']['end']!r}"
+    assert 12.0 <= top["moment"]["start"] < top["moment"]["end"] <= 24.0
+    assert top["url"] == Path(top["video"]).as_uri() + fragment
     assert Path(top["video"]).is_file()
     served = VideoRetriever(
         index, similarity_top_k=1, media_url="http://vrag.local/api/videos/{video_id}/media"
     )
     url = served.retrieve(BACKPROP)[0].node.metadata["url"]
-    assert url == f"http://vrag.local/api/videos/{top['video_id']}/media#t=12.0,24.0"
+    assert url == f"http://vrag.local/api/videos/{top['video_id']}/media{fragment}"
 
 
 def test_scores_are_relevances_a_stock_cutoff_understands(index: VideoIndex) -> None:

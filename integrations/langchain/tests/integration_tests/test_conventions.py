@@ -42,11 +42,14 @@ def test_document_id_is_the_point_id_and_the_text_is_not_repeated(index: VideoIn
 
 def test_documents_carry_a_playable_url_with_a_media_fragment(index: VideoIndex) -> None:
     top = VideoRetriever(index=index, k=1).invoke(QUESTION)[0].metadata
-    assert top["url"] == Path(top["video"]).as_uri() + f"#t={top['start']!r},{top['end']!r}"
-    assert top["url"].endswith("neural_networks.mkv#t=12.0,24.0") and Path(top["video"]).is_file()
+    # the URL plays the moment that answers, a cue inside the 12-24 s slide the citation names
+    fragment = f"#t={top['moment']['start']!r},{top['moment']['end']!r}"
+    assert top["url"] == Path(top["video"]).as_uri() + fragment and Path(top["video"]).is_file()
+    assert top["citation"] == "[neural_networks.mkv 00:12.0–00:24.0]"
+    assert 12.0 <= top["moment"]["start"] < top["moment"]["end"] <= 24.0
     served = VideoRetriever(index=index, k=1, media_url="http://vrag.local/api/videos/{video_id}/media")
     assert served.invoke(QUESTION)[0].metadata["url"] == (
-        f"http://vrag.local/api/videos/{top['video_id']}/media#t=12.0,24.0"
+        f"http://vrag.local/api/videos/{top['video_id']}/media{fragment}"
     )
 
 

@@ -11,7 +11,7 @@ from llama_index.core.tools import FunctionTool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from vrag import Hit, VideoIndex
-from vrag.search import SearchOptions
+from vrag.search import SearchOptions, evidence_line
 
 __all__ = ["NO_MATCH", "VideoToolSpec", "format_hits", "video_search_tool"]
 
@@ -19,11 +19,12 @@ NO_MATCH = "No indexed video matches this query."
 
 
 def format_hits(hits: list[Hit]) -> str:
-    """One numbered line per hit: its ``[video mm:ss–mm:ss]`` citation marker, then its text."""
+    """One numbered passage per hit: its ``[video mm:ss–mm:ss]`` marker and text, the best-match moment
+    with its own marker, and the relation in time that produced it (``vrag.search.evidence_line``)."""
     if not hits:
         return NO_MATCH
     return "\n".join(
-        f"{i}. {hit.citation} {' '.join(hit.text.split()) or '(no speech or on-screen text)'}"
+        f"{i}. {evidence_line(hit, relation=True, empty='(no speech or on-screen text)')}"
         for i, hit in enumerate(hits, 1)
     )
 
@@ -63,8 +64,10 @@ class VideoToolSpec(BaseToolSpec):
     ) -> str:
         """Search the indexed videos for the moments that match a query.
 
-        Returns the best passages (transcript and on-screen text), one per line, each starting with the
-        marker [video mm:ss–mm:ss] of the moment it comes from; cite that marker after each claim.
+        Returns the best passages (transcript and on-screen text), each starting with the marker
+        [video mm:ss–mm:ss] of the span it comes from, then a "best match" line with the marker of the
+        sentence that answers, and, for questions such as "right after the part about X", the relation
+        that produced it; cite a marker after each claim.
 
         Args:
             query: what to look for, in words.
