@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,14 @@ def test_search_and_ask_tools_round_trip_over_stdio(corpus: Corpus, tmp_path: Pa
         slide["start"],
         slide["end"],
     )
-    assert top["citation"] == "[intro_to_ml.mp4 00:12.0–00:24.0]" and top["url"].endswith("#t=12.0,24.0")
+    marked = re.fullmatch(r"\[intro_to_ml\.mp4 00:(\d+\.\d)–00:(\d+\.\d)\]", top["citation"])
+    assert marked and 12.0 <= float(marked[1]) < float(marked[2]) <= 24.0  # the moment inside the slide
+    assert "#t=" in top["url"]
     assert len(found["moments"]) == 2
 
     answer = out["answer"].structured_content
     cited = answer["citations"][0]
-    assert (Path(cited["video"]).name, cited["start"], cited["end"]) == ("intro_to_ml.mp4", 12.0, 24.0)
+    assert Path(cited["video"]).name == "intro_to_ml.mp4" and 12.0 <= cited["start"] < cited["end"] <= 24.0
     assert cited["citation"] in answer["answer"] and "loss diverges" in answer["answer"]
 
     bad = out["bad"]

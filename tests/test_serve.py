@@ -95,7 +95,9 @@ def test_search_hits_carry_the_cli_fields_a_keyframe_and_a_seekable_media_url(
     assert Path(top["video"]).name == LECTURE and (top["start"], top["end"]) == (slide["start"], slide["end"])
     assert set(top) == set(Hit.from_dict(top).to_dict()) | {"keyframe_url"}  # `vrag search --json` + keyframe
     media = f"{server.url}/api/videos/{top['video_id']}/media"
-    assert top["url"] == f"{media}#t={slide['start']!r},{slide['end']!r}"
+    moment = top["moment"] or top  # the URL plays the moment that answers, inside the slide's segment
+    assert slide["start"] <= moment["start"] < moment["end"] <= slide["end"]
+    assert top["url"] == f"{media}#t={moment['start']!r},{moment['end']!r}"
 
     picture = _get(server, urlsplit(top["keyframe_url"]).path)
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
@@ -159,12 +161,10 @@ def test_ask_returns_checked_citations_that_point_at_the_media(server: Server, c
     assert set(body) >= {"answer", "citations", "evidence"}
     first = body["citations"][0]
     slide = corpus.truth[LECTURE][1]
-    assert Path(first["video"]).name == LECTURE and (first["start"], first["end"]) == (
-        slide["start"],
-        slide["end"],
-    )
+    assert Path(first["video"]).name == LECTURE  # it cites the moment inside the right slide
+    assert slide["start"] <= first["start"] < first["end"] <= slide["end"]
     assert first["marker"] in body["answer"] and first["url"].endswith(
-        f"#t={slide['start']!r},{slide['end']!r}"
+        f"#t={first['start']!r},{first['end']!r}"
     )
     assert all(e["keyframe_url"] for e in body["evidence"])
 

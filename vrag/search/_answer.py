@@ -58,11 +58,20 @@ as ``calibration.passage_margin``)."""
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    """A cited span: the video's path and the seconds it covers."""
+    """A cited span (an evidence segment, or a moment inside one): the video's path and its seconds."""
 
     video: str
     start: float
     end: float
+
+    @property
+    def marker(self) -> str:
+        """``[name.mp4 mm:ss.s–mm:ss.s]``, as the answer text writes it."""
+        return Hit(self.video, "", self.start, self.end, 0.0).citation
+
+    def media_url(self, base: str | None = None) -> str:
+        """A playable URL of the cited seconds (see :meth:`vrag.types.Hit.media_url`)."""
+        return Hit(self.video, "", self.start, self.end, 0.0).media_url(base)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,12 +114,8 @@ def create_mcp_server(
         """Answer a question from the indexed videos, citing the moments it comes from."""
         with _told():
             answer = index.ask(question, k=k, llm=llm, video=video, options=base)
-        by_span = {(h.video, h.start, h.end): h for h in answer.evidence}
         cited = [
-            CitedSpan(
-                video=c.video, start=c.start, end=c.end, citation=by_span[(c.video, c.start, c.end)].citation
-            )
-            for c in answer.citations
+            CitedSpan(video=c.video, start=c.start, end=c.end, citation=c.marker) for c in answer.citations
         ]
         return CitedAnswer(
             answer=answer.text, citations=cited, evidence=[Moment.of(h) for h in answer.evidence]

@@ -346,15 +346,15 @@ def _hit(request: Request, svc: Service, hit: Hit) -> dict[str, Any]:
 
 
 def _answer(request: Request, svc: Service, answer: Answer) -> dict[str, Any]:
-    by_span = {(h.video, h.start, h.end): h for h in answer.evidence}
+    """``Answer.to_dict()`` with each citation's video id, marker and seekable media URL, and the evidence as
+    full hits (keyframe and media URLs)."""
     citations = []
-    for c in answer.citations:
-        hit = by_span[(c.video, c.start, c.end)]  # check_citations keeps evidence spans only
+    for c in answer.citations:  # a citation is an evidence span or a moment inside one
+        hit = next(h for h in answer.evidence if h.video == c.video and h.start - 0.051 <= c.start <= h.end)
         media = _url(request, svc, "media", video_id=hit.video_id)
-        citations.append({"video": c.video, "video_id": hit.video_id, "start": c.start, "end": c.end,
-                          "marker": hit.citation, "url": hit.media_url(media)})  # fmt: skip
-    return {
-        "answer": answer.text, "citations": citations,
-        "evidence": [_hit(request, svc, h) for h in answer.evidence],
-        "dropped_citations": list(answer.dropped),
-    }  # fmt: skip
+        citations.append({
+            "video": c.video, "video_id": hit.video_id, "start": c.start, "end": c.end, "marker": c.marker,
+            "url": c.media_url(media),
+        })  # fmt: skip
+    evidence = [_hit(request, svc, h) for h in answer.evidence]
+    return {**answer.to_dict(), "citations": citations, "evidence": evidence}
