@@ -442,10 +442,10 @@ class _RayRuntime:
                 "log_to_driver": False,
                 "configure_logging": False,
             }
-            if self.address is None:
+            if self.address is None:  # our own runtime, never one found on this machine (that is `auto`)
                 kwargs["object_store_memory"] = 512 * 2**20
             try:
-                ray.init(address=self.address, **kwargs)
+                ray.init(address=self.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise ConfigError(
                     f"cannot join the Ray cluster at {self.address!r} ({err}); start it with `ray start "
