@@ -315,26 +315,36 @@ def test_optimize_keeps_results(opener: Opener) -> None:
 def test_edge_layout_and_reopen(tmp_path: Path) -> None:
     with open_store(tmp_path / "idx", schema=SCHEMA) as store:
         write_video(store, "a", [seg("a", i) for i in range(3)])
-    assert {p.name for p in (tmp_path / "idx").iterdir()} == {"LOCK", "schema.json", "segments", "videos"}
+    names = {p.name for p in (tmp_path / "idx").iterdir()}
+    assert names == {"LOCK", "STATE", "TURN", "schema.json", "segments", "videos"}
+    for shard in ("segments", "videos"):  # the schema record is kept with the data too
+        assert (tmp_path / "idx" / shard / "vrag-schema.json").read_text() == SCHEMA.to_json()
     with open_store(tmp_path / "idx", schema=SCHEMA) as store:
         assert store.count_segments("a") == 3 and store.has_video("a")
 
 
-def test_edge_one_opener_per_folder_in_process(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "idx", schema=SCHEMA)
-    with pytest.raises(IndexLockedError, match="already open in this process") as info:
-        open_store(tmp_path / "idx" / ".." / "idx", schema=SCHEMA)
-    assert info.value.location == str(tmp_path / "idx")
-    store.close()
-    open_store(tmp_path / "idx", schema=SCHEMA).close()
+def test_edge_one_writer_per_folder_in_process_and_readers_beside_it(tmp_path: Path) -> None:
+    first = open_store(tmp_path / "idx", schema=SCHEMA)
+    second = open_store(tmp_path / "idx" / ".." / "idx", schema=SCHEMA)
+    with first.writing():
+        write_video(first, "a", [seg("a", i) for i in range(2)])
+        assert second.count_segments() == 2 and second.has_video("a")  # reads the committed state
+        with pytest.raises(IndexLockedError, match="already being written in this process") as info:
+            second.begin_video("b")
+        assert info.value.location == str(tmp_path / "idx")
+    write_video(second, "b", [seg("b", 0)])  # the first one's session ended: the writer lock is free
+    assert first.count_segments() == 3
+    first.close()
+    second.close()
 
 
-def test_edge_refuses_a_folder_that_is_not_an_index(tmp_path: Path) -> None:
+def test_edge_refuses_a_folder_that_is_not_an_index_and_leaves_no_trace(tmp_path: Path) -> None:
     (tmp_path / "videos").mkdir()
     (tmp_path / "videos" / "holiday.mp4").write_bytes(b"x")
     with pytest.raises(StoreError, match=r"not a vrag index \(it holds holiday.mp4\)"):
         open_store(tmp_path / "videos", schema=SCHEMA)
-    (tmp_path / "videos" / "holiday.mp4").unlink()  # the refused open released its lock
+    assert [p.name for p in (tmp_path / "videos").iterdir()] == ["holiday.mp4"]
+    (tmp_path / "videos" / "holiday.mp4").unlink()
     open_store(tmp_path / "videos", schema=SCHEMA).close()
 
 
@@ -358,15 +368,19 @@ store = open_store(sys.argv[1], schema=SCHEMA)
 
 
 @pytest.mark.integration
-def test_edge_other_process_gets_a_clear_error(tmp_path: Path) -> None:
-    child = _child(
-        _PRELUDE + "print('ready', flush=True)\nsys.stdin.readline()\nstore.close()\n", tmp_path / "idx"
-    )
+def test_edge_other_writer_gets_a_clear_error_and_readers_go_on(tmp_path: Path) -> None:
+    with open_store(tmp_path / "idx", schema=SCHEMA) as store:
+        write_video(store, "a", [seg("a", i) for i in range(2)])
+    script = _PRELUDE + "store.begin_video('b')\nprint('ready', flush=True)\n"
+    script += "sys.stdin.readline()\nstore.close()\n"
+    child = _child(script, tmp_path / "idx")
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        with pytest.raises(IndexLockedError, match=f"in use by process {child.pid}") as info:
-            open_store(tmp_path / "idx", schema=SCHEMA)
-        assert info.value.pid == child.pid and isinstance(info.value, VragError)
+        with open_store(tmp_path / "idx", schema=SCHEMA) as store:
+            assert store.count_segments() == 2 and store.has_video("a")  # a reader is never refused
+            with pytest.raises(IndexLockedError, match=f"being written by process {child.pid}") as info:
+                store.begin_video("c")
+            assert info.value.pid == child.pid and isinstance(info.value, VragError)
     finally:
         child.communicate("\n", timeout=30)
     open_store(tmp_path / "idx", schema=SCHEMA).close()

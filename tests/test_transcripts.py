@@ -113,12 +113,65 @@ def test_empty_file_has_no_cues(tmp_path: Path) -> None:
     assert read_subtitle_file(_write(tmp_path / "a.srt", "\ufeff\r\n\r\n")) == []
 
 
+def test_bad_cues_are_skipped_and_the_good_ones_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:xx,000 --> 00:00:03,000\nbad\nlines\n\n"
+        "3\n00:00:09,000 --> 00:00:08,000\nbackwards\n4\n00:00:04,000 --> 00:00:05,000\nalso ok\n"
+    )
+    path = _write(tmp_path / "mixed.srt", text)
+    with caplog.at_level(logging.WARNING, logger="vrag.media._subtitles"):
+        cues = read_subtitle_file(path)
+    assert _cues(cues) == [(1.0, 2.0, "ok", "subtitle"), (4.0, 5.0, "also ok", "subtitle")]
+    (warned,) = [r.getMessage() for r in caplog.records]
+    assert "mixed.srt: line 6: bad timing line" in warned and "(and 1 more bad cues)" in warned
+
+
+def test_control_characters_never_reach_the_text() -> None:
+    cues = parse_subtitles("1\n00:00:01,000 --> 00:00:02,000\nred \x1b[31malert\x00 \x07now\x9b\n")
+    assert cues[0].text == "red [31malert now"
+
+
+def test_ass_sidecar_read_with_pysubs2(tmp_path: Path) -> None:
+    ass = (
+        "[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\n"
+        "Style: Default,Arial,20\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: 0,0:00:03.50,0:00:05.00,Default,,0,0,0,,{\\i1}Second{\\i0} line\\Nwrapped\n"
+        "Comment: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,a comment, not speech\n"
+        "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,First line\n"
+    )
+    cues = read_subtitle_file(_write(tmp_path / "v.ass", ass))
+    assert _cues(cues) == [
+        (1.0, 2.0, "First line", "subtitle"),
+        (3.5, 5.0, "Second line\nwrapped", "subtitle"),
+    ]
+
+
+def test_legacy_8_bit_encodings_are_detected(tmp_path: Path) -> None:
+    text = "Сегодня мы поговорим о градиентном спуске и о том, как выбрать шаг обучения."
+    path = _write(tmp_path / "ru.srt", f"1\n00:00:01,000 --> 00:00:04,000\n{text}\n", encoding="cp1251")
+    assert [c.text for c in read_subtitle_file(path)] == [text]
+
+
+def test_a_linked_video_finds_the_subtitles_beside_its_target(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    video = write_video(tmp_path / "real" / "talk.mp4", 25)
+    _write(tmp_path / "real" / "talk.srt", "1\n00:00:00,100 --> 00:00:00,900\nspoken words\n")
+    link = tmp_path / "links" / "lecture.mp4"
+    link.symlink_to(video)
+    assert find_sidecar_subtitles(link) == [tmp_path / "real" / "talk.srt"]
+    assert [c.text for c in load_transcript(link, asr="off").cues] == ["spoken words"]
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         (
-            "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:xx,000 --> 00:00:03,000\nbad\n",
-            6,
+            "1\n00:00:01,000 --> 00:00:02,000\n\n2\n00:00:xx,000 --> 00:00:03,000\nbad\n",
+            5,
             "bad timing line",
         ),
         ("WEBVTT\n\n00:00:05.000 --> 00:00:04.000\nbackwards\n", 3, "cue ends before it starts"),
@@ -126,7 +179,9 @@ def test_empty_file_has_no_cues(tmp_path: Path) -> None:
         ("WEBVTT\n\n00:01.000 -> 00:02.000\nhalf an arrow\n", 3, "text before the first timing line"),
     ],
 )
-def test_malformed_file_raises_with_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+def test_a_file_without_one_good_cue_raises_with_file_and_line(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
     path = _write(tmp_path / "broken.srt", text)
     with pytest.raises(SubtitleError) as info:
         read_subtitle_file(path)

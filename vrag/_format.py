@@ -1,6 +1,23 @@
-"""Human-readable times for CLI output and citations."""
+"""Human-readable times for CLI output and citations, and text that is safe to print on a terminal."""
 
 from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters (ESC, NUL, CR, ...) and bidi overrides shown as escapes, not obeyed.
+
+    Newlines and tabs stay. Indexed text comes from files anyone can write (subtitles, file names); printed
+    raw, an ESC sequence would drive the terminal.
+
+    Example:
+        >>> printable("red\x1b[31m alert\x00")
+        'red\\x1b[31m alert\\x00'
+    """
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def timestamp(seconds: float, *, decimals: int = 1) -> str:

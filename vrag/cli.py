@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vrag import __version__
-from vrag._format import parse_time, span, timestamp
+from vrag._format import parse_time, printable, span, timestamp
 from vrag.errors import ConfigError, VragError
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ VERB_EXAMPLES = {
     ),
     "videos": "examples:\n  vrag videos\n  vrag videos --json",
     "info": "examples:\n  vrag info\n  vrag info --json",
+    "check": "examples:\n  vrag check\n  vrag check --repair --index /data/idx",
     "delete": "examples:\n  vrag delete talk.mp4\n  vrag delete 3f2a9c0d1e...",
     "chunk": "examples:\n  vrag chunk talk.mp4\n  vrag chunk clips/ --chunker shots --json",
     "serve": (
@@ -144,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.set_defaults(run=_ask)
 
     _verb(verbs, "info", "what the index holds and how it was built").set_defaults(run=_info)
+    check = _verb(verbs, "check", "verify every stored point and the video ledger (exit 1 when damaged)")
+    check.add_argument(
+        "--repair", action="store_true", help="set damaged data aside; list the videos to index again"
+    )
+    check.set_defaults(run=_check)
     _verb(verbs, "videos", "list the indexed videos (id, duration, segments, path)").set_defaults(run=_videos)
     delete = _verb(verbs, "delete", "remove videos (paths, file names or ids) from the index")
     delete.add_argument("videos", nargs="+")
@@ -303,13 +311,42 @@ def _where(args: argparse.Namespace) -> tuple[str | None, str | None]:
     return None, args.settings.qdrant.url
 
 
+def _json(value: Any, **options: Any) -> str:
+    """JSON any parser reads: NaN and infinities become ``null`` (``json.dumps`` would write ``NaN``)."""
+    return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class _Printable:
+    """Standard output that shows control characters as escapes (``vrag._format.printable``): indexed text
+    comes from files anyone can write, and an ESC sequence in a subtitle must not drive the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(printable(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], human: Iterable[str]) -> None:
     """Rows as one JSON array (``--json``), one object per line (``--jsonl``), else the human lines."""
     if args.jsonl:
         for row in rows:
-            print(json.dumps(row), flush=True)
+            print(_json(row), flush=True)
     elif args.json:
-        print(json.dumps(list(rows), indent=1))
+        print(_json(list(rows), indent=1))
     else:
         for line in human:
             print(line)
@@ -335,7 +372,7 @@ def _index(args: argparse.Namespace) -> int:
         )
         _emit(args, rows, ())
     elif args.json:
-        print(json.dumps(report.to_dict(), indent=1))
+        print(_json(report.to_dict(), indent=1))
     else:
         print(
             f"indexed {len(report.indexed)} videos ({report.segments} segments, {report.video_seconds:.0f} s "
@@ -345,7 +382,7 @@ def _index(args: argparse.Namespace) -> int:
         for note in () if args.quiet else report.notes:
             print(f"  note: {note}")
     for f in report.failed:
-        print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
+        print(printable(f"FAILED {f.path}: {f.error}: {f.message}"), file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -410,16 +447,16 @@ def _ask(args: argparse.Namespace) -> int:
             options = options.replace(rerank=create_reranker("llm", llm=llm))
         answer = index.ask(args.question, k=options.k, llm=llm, options=options, steps=args.steps)
     if args.json or args.jsonl:
-        print(json.dumps(answer.to_dict(), indent=None if args.jsonl else 1))
+        print(_json(answer.to_dict(), indent=None if args.jsonl else 1))
         return 0
     print(answer.text)
     for dropped in answer.dropped:
-        print(f"  (removed a citation that matches no evidence: {dropped})", file=sys.stderr)
+        print(printable(f"  (removed a citation that matches no evidence: {dropped})"), file=sys.stderr)
     for claim in answer.removed:
-        print(f"  (removed a sentence with no verified citation: {claim})", file=sys.stderr)
+        print(printable(f"  (removed a sentence with no verified citation: {claim})"), file=sys.stderr)
     if (args.steps > 1 or args.verbose) and not args.quiet:
         for step in answer.trace:
-            print(f"  step: {format_step(step)}", file=sys.stderr)
+            print(printable(f"  step: {format_step(step)}"), file=sys.stderr)
     return 0
 
 
@@ -438,13 +475,36 @@ def _info(args: argparse.Namespace) -> int:
     with _open(args) as index:
         info = index.info()
     if args.json or args.jsonl:
-        print(json.dumps(info.to_dict(), indent=None if args.jsonl else 1))
+        print(_json(info.to_dict(), indent=None if args.jsonl else 1))
         return 0
     print(f"{info.location}: {info.videos} videos, {info.segments} segments")
     print(f"  channels: {', '.join(info.channels)}  fingerprint: {info.fingerprint}")
     for note in () if args.quiet else info.notes:
         print(f"  note: {note}")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        report = index.check(repair=args.repair)
+    if args.json or args.jsonl:
+        print(_json(report.to_dict(), indent=None if args.jsonl else 1))
+        return 0 if report.ok else 1
+    n = len(report.problems)
+    state = "ok" if report.ok else f"{n} problem{'s' if n > 1 else ''}"
+    print(f"{report.location}: {state} ({report.videos} videos, {report.segments} segments)")
+    for problem in report.problems:
+        print(f"  {problem.shard}: {problem.message}")
+    for line in report.repaired:
+        print(f"  repaired: {line}")
+    if report.pending:
+        print(f"  note: {report.pending} segments of an unfinished write; the next `vrag index` removes them")
+    where = f"--index {shlex.quote(report.location)}"
+    if report.reindex:
+        print(f"  to heal: vrag index {where} {' '.join(shlex.quote(p) for p in report.reindex)}")
+    if not args.repair and any(p.kind != "missing-segments" for p in report.problems):
+        print(f"  to repair: vrag check --repair {where}")
+    return 0 if report.ok else 1
 
 
 def _videos(args: argparse.Namespace) -> int:
@@ -461,7 +521,7 @@ def _videos(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     with _open(args) as index:
         n = index.delete(args.videos)
-    print(json.dumps({"deleted": n}) if args.json or args.jsonl else f"deleted {n} videos")
+    print(_json({"deleted": n}) if args.json or args.jsonl else f"deleted {n} videos")
     return 0
 
 
@@ -491,9 +551,9 @@ def _chunk(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps({"videos": videos, "failed": [f.to_dict() for f in failed]}, indent=1))
+        print(_json({"videos": videos, "failed": [f.to_dict() for f in failed]}, indent=1))
     for f in failed:
-        print(f"FAILED {f.path}: {f.error}: {f.message}", file=sys.stderr)
+        print(printable(f"FAILED {f.path}: {f.error}: {f.message}"), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -521,7 +581,7 @@ def _eval_retrieval(args: argparse.Namespace) -> int:
         Path(args.workdir), variants=args.variant or DEFAULT_VARIANTS, videos=args.videos, seed=args.seed,
         chunkers=args.chunker or CHUNKERS, k=args.k, progress=not args.json,
     )  # fmt: skip
-    print(json.dumps(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
+    print(_json(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
     return 0
 
 
@@ -547,7 +607,7 @@ def _eval_temporal(args: argparse.Namespace) -> int:
         args.encoder, pairs_per_kind=args.pairs, seed=args.seed, device=args.device,
         dtype=args.dtype, progress=not args.json and sys.stderr.isatty(),
     )  # fmt: skip
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
+    print(_json(report.to_dict(), indent=1) if args.json else report.format_table())
     return 0
 
 
@@ -560,7 +620,7 @@ def _train_qformer(args: argparse.Namespace) -> int:
         eval_fraction=args.eval_fraction, checkpoint_every=args.checkpoint_every, seed=args.seed,
         device=args.device, progress=not args.json and sys.stderr.isatty(),
     )  # fmt: skip
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report.format_table())
+    print(_json(report.to_dict(), indent=1) if args.json else report.format_table())
     return 0
 
 
@@ -570,7 +630,7 @@ def _train_aggregator(args: argparse.Namespace) -> int:
             channel=args.channel, k=args.k, steps=args.steps, out_dir=args.out, resume=args.resume,
             progress=not args.json and sys.stderr.isatty(),
         )  # fmt: skip
-    print(json.dumps(report.to_dict(), indent=1, default=str) if args.json else report.format_table())
+    print(_json(report.to_dict(), indent=1, default=str) if args.json else report.format_table())
     return 0
 
 
@@ -612,14 +672,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vrag.config import load_settings
 
     args = _parser().parse_args(argv)
+    stdout, sys.stdout = sys.stdout, _Printable(sys.stdout)
     try:
         args.settings = load_settings(args.config)
         return int(args.run(args))
     except VragError as error:
         if args.verbose:
             raise
-        print(f"vrag: {error}", file=sys.stderr)
+        print(f"vrag: {printable(str(error))}", file=sys.stderr)
         return 2
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

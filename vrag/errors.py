@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "CorruptVideoError",
     "DecodeError",
+    "IndexDamagedError",
     "IndexLockedError",
     "LLMError",
     "MediaError",
@@ -20,6 +21,7 @@ __all__ = [
     "NotAVideoError",
     "SchemaMismatchError",
     "StoreError",
+    "StoreFullError",
     "SubtitleError",
     "UnknownNameError",
     "VideoNotFoundError",
@@ -169,7 +171,7 @@ class SchemaMismatchError(StoreError):
 
 
 class IndexLockedError(StoreError):
-    """Another opener (this process or another one) holds the index.
+    """Another writer (this process or another one) holds the index; readers are never refused.
 
     Attributes:
         pid: the holder's process id when known.
@@ -178,10 +180,32 @@ class IndexLockedError(StoreError):
     def __init__(self, location: str, pid: int | None, *, same_process: bool = False) -> None:
         self.pid = pid
         if same_process:
-            problem = "index is already open in this process"
-            fix = "reuse the open Store, or close() it before opening the folder again"
+            problem = "index is already being written in this process"
+            fix = "reuse the open Store, or close() it before writing the folder again"
         else:
             holder = f"process {pid}" if pid else "another process"
-            problem = f"index is in use by {holder}"
-            fix = "wait for it to finish or stop it, or pass another --index DIR"
+            problem = f"index is being written by {holder}"
+            fix = "wait for it to finish or stop it (searches work meanwhile), or pass another --index DIR"
         super().__init__(location, problem, fix)
+
+
+class StoreFullError(StoreError):
+    """No space left where the index (or a read snapshot of it) is written; nothing half-written shows."""
+
+    fix = "free some space on that disk, or move the index to a larger one"
+
+
+class IndexDamagedError(StoreError):
+    """Part of the index cannot be read back: a damaged shard file. Nothing damaged is served.
+
+    Attributes:
+        shard: which shard (``"segments"`` or ``"videos"``).
+    """
+
+    def __init__(self, location: str, shard: str, problem: str) -> None:
+        self.shard = shard
+        fix = (
+            f"run `vrag check --index {location}` to see what is damaged, then `vrag check --repair` and "
+            "`vrag index` the videos it lists"
+        )
+        super().__init__(location, f"the {shard} shard is damaged ({problem})", fix)

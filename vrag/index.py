@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from vrag.config import IndexConfig, load_config
-from vrag.errors import ConfigError, VragError
+from vrag.errors import ConfigError, StoreFullError, VragError
 from vrag.types import Hit
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from vrag.pipeline._ray import ServerTarget
     from vrag.search import Answer, Reranker, Retriever, SearchOptions
     from vrag.search._queries import ClipQuery
-    from vrag.store import Store, StoredSegment, StoredVideo
+    from vrag.store import CheckReport, Store, StoredSegment, StoredVideo
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,12 @@ class VideoIndex:
             qdrant: server settings (``[qdrant]`` of vrag.toml): collection prefix, shards, replicas, write
                 consistency, on-disk storage, tenant, timeout and retries.
 
+        Any number of handles (in this process or others) may read one folder, beside one writer: reads see
+        the last committed state. Writing (``add``, ``delete``, ...) takes the folder's writer lock for the
+        duration of the call.
+
         Raises:
-            IndexLockedError: another process has the index folder open.
+            IndexLockedError: creating a new index while another process writes the folder.
             StoreError: the index cannot be opened.
         """
         from vrag.pipeline import Channels
@@ -219,7 +223,7 @@ class VideoIndex:
         """
         self._channels.check_ingest(self.config)
         items = [paths] if isinstance(paths, str | Path) else list(paths)
-        with self._writing:
+        with self._writing, self._store.writing():
             report = self._ingestor(engine, ray_address, ray_actors).run(
                 items, progress=progress, on_progress=on_progress
             )
@@ -229,7 +233,10 @@ class VideoIndex:
                 log.warning("video-level vectors not built: %s", err)
                 report = dataclasses.replace(report, notes=(*report.notes, f"video vectors not built: {err}"))
             if report.indexed:
-                self._store.optimize(min_unindexed=OPTIMIZE_AFTER)
+                try:
+                    self._store.optimize(min_unindexed=OPTIMIZE_AFTER)
+                except StoreFullError as err:  # exact search still finds everything; the next add() retries
+                    report = dataclasses.replace(report, notes=(*report.notes, f"not optimized: {err}"))
         return report
 
     def _ingestor(self, engine: str, address: str | None, actors: int | None) -> Any:
@@ -249,7 +256,7 @@ class VideoIndex:
         """Aggregate each video's segment vectors into its K video-level vectors (one set per video channel),
         for the videos that have none yet (all with ``rebuild``). ``add`` calls it; a crash between a
         video's commit and this step is made good by the next ``add``."""
-        with self._writing:
+        with self._writing, self._store.writing():
             return self._video_vectors().build(rebuild=rebuild)
 
     def train_aggregator(
@@ -270,7 +277,7 @@ class VideoIndex:
                 index as it is now, e.g. after adding videos).
             progress: show a progress bar (default: on a terminal).
         """
-        with self._writing:
+        with self._writing, self._store.writing():
             return self._video_vectors().train(
                 channel=channel, k=k, steps=steps, out_dir=out_dir, resume=resume, progress=progress
             )
@@ -365,16 +372,36 @@ class VideoIndex:
     def delete(self, videos: str | Sequence[str]) -> int:
         """Delete videos (paths, file names or ids) and all their segments; returns how many were deleted."""
         ids = self.retriever.video_ids([videos] if isinstance(videos, str) else videos)
-        with self._writing:
+        with self._writing, self._store.writing():
             for vid in ids:
                 self._store.delete_video(vid)
         return len(ids)
 
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Verify every stored point and the video ledger against the segments present.
+
+        Args:
+            repair: also set aside what is damaged (see :meth:`vrag.store.Store.check`); ``add`` the paths in
+                the report's ``reindex`` to index those videos again.
+        """
+        if not repair:
+            return self._store.check()
+        with self._writing, self._store.writing():
+            return self._store.check(repair=True)
+
     def info(self) -> IndexInfo:
+        """What the index holds (a note says so when the video records count segments that are missing)."""
         schema = self._store.schema
+        segments = self._store.count_segments()
+        counted = sum(v.n_segments for v in self._store.iter_videos())
+        notes = [*self._channels.notes, *self._store.notes]
+        if counted != segments:
+            notes.append(
+                f"the video records count {counted} segments but {segments} are present: run `vrag check`"
+            )
         return IndexInfo(
-            str(self._store.location), self._store.count_videos(), self._store.count_segments(),
-            schema.channels, schema.fingerprint, self.config.model_dump(mode="json"), self._channels.notes,
+            str(self._store.location), self._store.count_videos(), segments, schema.channels,
+            schema.fingerprint, self.config.model_dump(mode="json"), tuple(notes),
         )  # fmt: skip
 
     def close(self) -> None:

@@ -1,7 +1,14 @@
-"""Timed text from subtitle files (.srt / .vtt) and from subtitle streams inside the video file.
+"""Timed text from subtitle files (.srt / .vtt / .ass / .ssa) and from subtitle streams inside the video file.
 
 Every time is in seconds from the start of the file as a player shows it (the container's start time is
 subtracted), so a subtitle cue and a video frame with the same time are on screen together.
+
+SRT and WebVTT are read by the parser here; ASS/SSA by pysubs2. pysubs2 also reads SRT/VTT, but on this
+module's tests it loses text that looks like a tag (``a < b and c > d``), keeps ``&amp;`` and CR characters,
+misreads WebVTT hours without leading zeros, glues a malformed timing line into the previous cue's text and
+accepts cues that end before they start, so it is used only where it is the better reader. Bytes are decoded
+as UTF-8/UTF-16 when they are, else as the encoding charset-normalizer finds (cp1251, Shift JIS, GB18030...).
+A bad cue is skipped (and named in a warning and in the transcript's note); the good ones are kept.
 
 Example:
     >>> from vrag.media import load_transcript  # doctest: +SKIP
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SIDECAR_SUFFIXES = (".srt", ".vtt")
+SIDECAR_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa")
 SENTENCE_GAP_S = 0.6
 _LAST_CUE_S = 3.0  # length given to a final embedded cue that carries no duration at all
 _TS = r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})"
@@ -55,6 +63,7 @@ _TIMING = re.compile(rf"^{_TS}\s*-->\s*{_TS}(?:\s.*)?$")
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _TAG = re.compile(r"</?[A-Za-z][\w.-]*(?:\s[^<>]*)?>|<\d[\d:.]*>")  # <i>, </b>, <c.x>, <v Ann>, <00:01.000>
 _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")  # {\an8}, {\i1}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # ESC, NUL, ... (newlines and tabs stay)
 _VTT_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
 _RAW_TEXT_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "text"})
 _BITMAP_CODECS = frozenset({"dvd_subtitle", "dvb_subtitle", "hdmv_pgs_subtitle", "xsub", "dvb_teletext"})
@@ -92,39 +101,90 @@ class Transcript:
 
 
 def read_subtitle_file(path: str | Path) -> list[Cue]:
-    """Read an SRT or WebVTT file into cues sorted by start time (markup stripped, empty cues dropped).
+    """Read an SRT, WebVTT, ASS or SSA file into cues sorted by start time (markup and empty cues dropped).
+
+    A malformed cue is skipped with a warning naming its line; the rest of the file is kept.
 
     Raises:
-        SubtitleError: the file is missing, unreadable, or malformed (the message names the line).
+        SubtitleError: the file is missing or unreadable, or it has no cue (names the first bad line).
+    """
+    cues, skipped = read_subtitles(path)
+    _warn_skipped(skipped)
+    return cues
+
+
+def _warn_skipped(skipped: Sequence[SubtitleError]) -> None:
+    """One warning for the bad cues of a file (a broken file may have thousands)."""
+    if skipped:
+        more = f" (and {len(skipped) - 1} more bad cues)" if len(skipped) > 1 else ""
+        log.warning("skipping a bad cue: %s%s", skipped[0], more)
+
+
+def read_subtitles(path: str | Path) -> tuple[list[Cue], list[SubtitleError]]:
+    """The good cues of a subtitle file and what was wrong with the cues it skipped.
+
+    Raises:
+        SubtitleError: the file is missing or unreadable, or it has errors and no cue at all.
     """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
         raise SubtitleError(path, f"cannot be read ({err.strerror or err})", fix="check the path") from err
-    return parse_subtitles(_decode_bytes(data), path)
+    text = _decode_bytes(data)
+    if path.suffix.lower() in (".ass", ".ssa"):
+        return _parse_ass(text, path), []
+    return _parse(text, path)
 
 
 def parse_subtitles(text: str, path: str | Path = "<string>") -> list[Cue]:
-    """Parse SRT or WebVTT text (``path`` only names the source in errors)."""
-    parser = _Parser(Path(path))
+    """Parse SRT or WebVTT text (``path`` only names the source in errors); bad cues are skipped.
+
+    Raises:
+        SubtitleError: the text has errors and no cue at all.
+    """
+    return _parse(text, Path(path))[0]
+
+
+def _parse(text: str, path: Path) -> tuple[list[Cue], list[SubtitleError]]:
+    parser = _Parser(path)
     for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         parser.feed(number, line.strip())
-    return parser.finish()
+    cues = parser.finish()
+    if parser.errors and not cues:
+        raise parser.errors[0]
+    return cues, parser.errors
+
+
+def _parse_ass(text: str, path: Path) -> list[Cue]:
+    import pysubs2
+
+    try:
+        subs = pysubs2.SSAFile.from_string(text, format_="ass")
+    except Exception as err:  # pysubs2 raises several types for a broken file
+        raise SubtitleError(path, f"is not a readable ASS/SSA file ({err})") from err
+    cues = [
+        Cue(e.start / 1000, e.end / 1000, t, "subtitle")
+        for e in subs
+        if not e.is_comment and e.end >= e.start and (t := clean_text(e.text, ass=True))
+    ]
+    return sorted(cues, key=lambda c: (c.start, c.end))
 
 
 class _Parser:
-    """Line-by-line SRT/WebVTT reader: tolerant of ids, cue settings and stray blank lines."""
+    """Line-by-line SRT/WebVTT reader: tolerant of ids, cue settings and stray blank lines; a malformed cue
+    is skipped (its error kept in ``errors``) and reading goes on at the next cue."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.cues: list[tuple[float, float, list[str]]] = []
+        self.errors: list[SubtitleError] = []
         self.in_cue = False  # collecting text lines of the last cue
-        self.skipping = False  # inside a WEBVTT header / NOTE / STYLE / REGION block
+        self.skipping = False  # inside a WEBVTT header / NOTE / STYLE / REGION block, or a bad cue
         self.pending: list[tuple[int, str]] = []  # lines outside a cue: an id, or text that lost its cue
 
     def feed(self, number: int, line: str) -> None:
-        if "-->" in line and not self.skipping:
+        if "-->" in line:
             self._start_cue(number, line)
         elif not line:
             self._flush_pending()
@@ -142,16 +202,19 @@ class _Parser:
         return sorted(cues, key=lambda c: (c.start, c.end))
 
     def _start_cue(self, number: int, line: str) -> None:
-        match = _TIMING.match(line)
-        if match is None:
-            raise SubtitleError(self.path, f"bad timing line {line!r}", line=number)
-        start, end = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
-        if end < start:
-            raise SubtitleError(self.path, f"cue ends before it starts: {line!r}", line=number)
         self.pending = self.pending[:-1]  # the line right before a timing line is the cue's id
         self._flush_pending()
         if self.in_cue and self.cues[-1][2] and self.cues[-1][2][-1].isdigit():
             self.cues[-1][2].pop()  # an SRT cue number with no blank line before it
+        match = _TIMING.match(line)
+        problem = None if match else f"bad timing line {line!r}"
+        if match:
+            start, end = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
+            problem = f"cue ends before it starts: {line!r}" if end < start else None
+        if problem is not None:  # skip this cue's text, keep reading
+            self.errors.append(SubtitleError(self.path, problem, line=number))
+            self.in_cue, self.skipping = False, True
+            return
         self.cues.append((start, end, []))
         self.in_cue, self.skipping = True, False
 
@@ -161,8 +224,11 @@ class _Parser:
             return
         if not self.cues:
             number, line = self.pending[0]
-            raise SubtitleError(self.path, f"text before the first timing line: {line!r}", line=number)
-        self.cues[-1][2].extend(line for _, line in self.pending)
+            self.errors.append(
+                SubtitleError(self.path, f"text before the first timing line: {line!r}", line=number)
+            )
+        else:
+            self.cues[-1][2].extend(line for _, line in self.pending)
         self.pending = []
 
 
@@ -174,23 +240,29 @@ def _seconds(groups: Sequence[str | None]) -> float:
 
 
 def _decode_bytes(data: bytes) -> str:
+    """UTF-16 (by its BOM) or UTF-8 when the bytes are, else what charset-normalizer finds, else cp1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return str(best) if best is not None else data.decode("cp1252", errors="replace")
 
 
 def clean_text(text: str, *, ass: bool = False) -> str:
-    """Plain text of a cue: tags, ASS override blocks and entities resolved, one line per shown line.
+    """Plain text of a cue: tags, ASS override blocks, entities and control characters (ESC, NUL...) resolved
+    or removed, one line per shown line.
 
     Args:
         ass: the text is an ASS dialogue text (``\\N`` line breaks, ``\\h`` hard spaces).
     """
     if ass:
         text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
-    text = html.unescape(_TAG.sub("", _ASS_OVERRIDE.sub("", text)))
+    text = _CONTROL.sub("", html.unescape(_TAG.sub("", _ASS_OVERRIDE.sub("", text))))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -249,19 +321,43 @@ def _rank_by_language(items: list[Any], tags: list[str | None], wanted: str | No
 
 
 def find_sidecar_subtitles(video_path: str | Path) -> list[Path]:
-    """Subtitle files next to a video with the same stem: ``talk.srt``, ``talk.en.vtt``, ``talk.pt-BR.srt``.
+    """Subtitle files next to a video with the same stem: ``talk.srt``, ``talk.en.vtt``, ``talk.pt-BR.ass``.
+
+    A video reached through a symbolic link also finds those beside its target (named after the target), so
+    the link and the real path index the same transcript.
 
     Returns:
         Paths sorted with the plain ``stem.srt``/``stem.vtt`` first, then by name.
     """
-    video_path = Path(video_path)
-    folder, prefix = video_path.parent, video_path.stem + "."
+    return [path for path, _ in _sidecars(Path(video_path))]
+
+
+def transcript_sources(video_path: str | os.PathLike[str]) -> list[Path]:
+    """The files a video's transcript may come from (its sidecars): a change to any re-indexes the video."""
+    return find_sidecar_subtitles(Path(video_path))
+
+
+def _sidecars(video_path: Path) -> list[tuple[Path, str | None]]:
+    """``(sidecar, language tag or None)`` beside the video and, for a link, beside its target."""
+    found: dict[Path, str | None] = {}
+    for place in dict.fromkeys([video_path, _target(video_path)]):
+        folder, prefix = place.parent, place.stem + "."
+        try:
+            names = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_file()]
+        except OSError:
+            continue
+        for p in names:
+            tag = _sidecar_tag(place, p)
+            if p.suffix.lower() in SIDECAR_SUFFIXES and tag != "?":
+                found.setdefault(p, tag)
+    return sorted(found.items(), key=lambda item: (item[1] is not None, item[0].name))
+
+
+def _target(path: Path) -> Path:
     try:
-        names = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_file()]
+        return path.resolve()
     except OSError:
-        return []
-    found = [p for p in names if p.suffix.lower() in SIDECAR_SUFFIXES and _sidecar_tag(video_path, p) != "?"]
-    return sorted(found, key=lambda p: (_sidecar_tag(video_path, p) is not None, p.name))
+        return path
 
 
 def _sidecar_tag(video_path: Path, subtitle: Path) -> str | None:
@@ -273,19 +369,19 @@ def _sidecar_tag(video_path: Path, subtitle: Path) -> str | None:
 
 
 def _from_sidecars(video_path: Path, language: str | None) -> Transcript | None:
-    paths = find_sidecar_subtitles(video_path)
-    tags = [_sidecar_tag(video_path, p) for p in paths]
-    for path in _rank_by_language(paths, tags, language):
+    found = _sidecars(video_path)
+    for path, tag in _rank_by_language(found, [tag for _, tag in found], language):
         try:
-            cues = read_subtitle_file(path)
+            cues, skipped = read_subtitles(path)
         except SubtitleError as err:
             log.warning("skipping subtitle file: %s", err)
             continue
+        _warn_skipped(skipped)
         if cues:
-            tag = _sidecar_tag(video_path, path)
-            return Transcript(
-                tuple(cues), "sidecar", tag and tag.replace("_", "-"), f"subtitles from {path.name}"
-            )
+            note = f"subtitles from {path.name}"
+            if skipped:
+                note += f" ({len(skipped)} bad cues skipped, the first at line {skipped[0].line})"
+            return Transcript(tuple(cues), "sidecar", tag and tag.replace("_", "-"), note)
         log.info("%s has no cues; trying the next source", path)
     return None
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from vrag.errors import WorkerError
+from vrag.errors import StoreError, WorkerError
 from vrag.pipeline._channels import resolve_ocr
 from vrag.pipeline._plan import VideoPlan, decode_clips, encode_clips, forget_sources, init_worker, plan_video
 
@@ -172,7 +172,7 @@ class Ingestor:
                     todo = self._drain(todo, workers, tally, bar)
         finally:
             forget_sources()
-            self.store.purge_pending()  # segments of files that failed half-way
+        self.store.purge_pending()  # segments of files that failed half-way (a store error keeps them hidden)
         return IngestReport(
             tuple(tally.indexed), tuple(tally.skipped), tuple(tally.failed), tally.segments,
             tally.video_seconds, time.perf_counter() - started, tuple(dict.fromkeys(tally.notes)),
@@ -199,13 +199,35 @@ class Ingestor:
     def _todo(self, sources: Sequence[VideoSource], tally: _Tally) -> list[VideoSource]:
         todo, seen = [], set()
         for src in sources:
-            if src.video_id in seen or self.store.has_video(src.video_id, self.fingerprint):
+            if src.video_id in seen or self._current(src):
                 tally.skipped.append(str(src.path))
                 self._drop_old_versions(str(Path(src.path).resolve()), src.video_id)
             else:
                 seen.add(src.video_id)
                 todo.append(src)
         return todo
+
+    def _current(self, src: VideoSource) -> bool:
+        """Whether the index holds this video complete, made with this pipeline from this very content and
+        these subtitle files: same size and time, or (when those changed) the same full-content hash. The same
+        content found at another path is a duplicate: indexed once, as before."""
+        from vrag.media._fingerprint import content_hash, source_facts
+
+        video = self.store.get_video(src.video_id)
+        if video is None or not self.store.has_video(src.video_id, self.fingerprint):
+            return False
+        if video.path != str(Path(src.path).resolve()):
+            return True
+        now = source_facts(src.path)
+        if video.extra.get("sidecars", "") != now.sidecars:
+            return False
+        if (video.extra.get("size"), video.extra.get("mtime_ns")) == (now.size, now.mtime_ns):
+            return True
+        digest = content_hash(src.path)
+        if video.hash and digest != video.hash:
+            return False
+        self.store.update_video(src.video_id, hash=digest, extra=now.to_extra())  # touched, or an old record
+        return True
 
     def _plan_task(self, pool: Executor, source: VideoSource) -> Future[VideoPlan]:
         return pool.submit(plan_video, source, self.chunker, dict(self.chunk_options), self.ocr, self.asr)
@@ -221,7 +243,7 @@ class Ingestor:
         try:
             done = plan.result()
             n = self._write(pool, done, bar)
-        except BrokenProcessPool:
+        except (BrokenProcessPool, StoreError):  # not this file's fault: the pool or the index failed
             raise
         except Exception as err:  # a bad file (or a library failing on it) never stops the batch
             tally.fail(source.path, err)
@@ -286,7 +308,8 @@ def video_record(plan: VideoPlan) -> VideoRecord:
     """The record ``commit_video`` writes for a planned video."""
     from vrag.store import VideoRecord
 
-    return VideoRecord(plan.video_id, plan.path, plan.duration, extra=_video_extra(plan))
+    digest = plan.source.hash if plan.source else ""  # the full-content hash, for exact change detection
+    return VideoRecord(plan.video_id, plan.path, plan.duration, digest, extra=_video_extra(plan))
 
 
 class SegmentEncoder:
@@ -398,11 +421,17 @@ def _executor(workers: int, jobs: int) -> Executor:
         return ThreadPoolExecutor(1, thread_name_prefix="vrag-plan")
     # spawn, not fork: a forked child deadlocked in FFmpeg threads inherited from the parent (seen here)
     ctx = get_context("spawn")
-    return ProcessPoolExecutor(min(workers, jobs), mp_context=ctx, initializer=init_worker)
+    return ProcessPoolExecutor(
+        min(workers, jobs), mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),)
+    )
 
 
 def _video_extra(plan: VideoPlan) -> dict[str, Any]:
-    return {"width": plan.width, "height": plan.height, "segments": len(plan.segments), "speech": plan.speech}
+    facts = plan.source.to_extra() if plan.source else {}
+    return {
+        "width": plan.width, "height": plan.height, "segments": len(plan.segments), "speech": plan.speech,
+        **facts,
+    }  # fmt: skip
 
 
 def _prefetch(

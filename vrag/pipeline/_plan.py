@@ -6,8 +6,12 @@ any engine (the local process pool, Ray) can run them and the main side writes t
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,15 +20,32 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from vrag.types import Segment
+from vrag.types import Cue, Segment
 
 if TYPE_CHECKING:
     from vrag.encoders import EncoderSpec, VideoEncoder
     from vrag.media import VideoSource
+    from vrag.media._fingerprint import SourceFacts
 
-__all__ = ["AsrMode", "VideoPlan", "decode_clips", "encode_clips", "forget_sources", "plan_video"]
+_PR_SET_PDEATHSIG = 1
+
+__all__ = [
+    "MAX_SEGMENT_TEXT",
+    "AsrMode",
+    "VideoPlan",
+    "cap_text",
+    "decode_clips",
+    "encode_clips",
+    "exit_with_parent",
+    "fit_cues",
+    "forget_sources",
+    "plan_video",
+]
 
 AsrMode = Literal["auto", "on", "off"]
+MAX_SEGMENT_TEXT = 10_000
+"""Characters of transcript kept per segment (and per cue): far more than speech fills, and a bound on what a
+hostile subtitle file can make the index (and the text encoder) hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +58,9 @@ class VideoPlan:
     width: int
     height: int
     segments: tuple[Segment, ...]
-    speech: str  # where the transcript came from, or why there is none
+    speech: str  # where the transcript came from, or why there is none (and what was dropped from it)
     ocr_text: tuple[str, ...] = ()  # on-screen text per segment ("" where none)
+    source: SourceFacts | None = None  # size, time, full hash and sidecar digest it was indexed from
 
 
 _OPEN: OrderedDict[str, VideoSource] = OrderedDict()  # video_id → source, in whichever process decodes
@@ -77,15 +99,46 @@ def plan_video(
     """Chunk one scanned video (speech aligned), and read on-screen text at each segment's keyframes."""
     from vrag.chunking import chunk_video
     from vrag.media import load_transcript
+    from vrag.media._fingerprint import source_facts
 
+    facts = source_facts(video.path, with_hash=True)  # before reading it: a later edit is seen next run
     video = _remember(video)
     transcript = load_transcript(video, asr=asr)
-    segments = chunk_video(video, chunker=chunker, cues=transcript.cues, **options)
+    cues, notes = fit_cues(transcript.cues, video.duration)
+    segments, capped = cap_text(chunk_video(video, chunker=chunker, cues=cues, **options))
+    if capped:
+        notes.append(f"the transcript of {capped} segments was cut to {MAX_SEGMENT_TEXT} characters each")
     screen = _screen_text(video, segments) if ocr else ()
     return VideoPlan(
         str(Path(video.path).resolve()), video.video_id, video.duration, video.width, video.height,
-        tuple(segments), transcript.note, screen,
+        tuple(segments), "; ".join([transcript.note, *notes]), screen, facts,
     )  # fmt: skip
+
+
+def fit_cues(cues: Sequence[Cue], duration: float) -> tuple[list[Cue], list[str]]:
+    """The cues a video can show: those starting past its end are dropped, ends are clipped to it and each
+    text is cut to ``MAX_SEGMENT_TEXT`` characters; returns them with a note for each kind of change."""
+    kept = [
+        dataclasses.replace(c, end=min(c.end, duration), text=c.text[:MAX_SEGMENT_TEXT])
+        for c in cues
+        if c.start < duration
+    ]
+    notes = []
+    if len(kept) < len(cues):
+        notes.append(f"{len(cues) - len(kept)} subtitle cues start after the video ends and were dropped")
+    long = sum(len(c.text) > MAX_SEGMENT_TEXT for c in cues if c.start < duration)
+    if long:
+        notes.append(f"{long} subtitle cues were cut to {MAX_SEGMENT_TEXT} characters")
+    return kept, notes
+
+
+def cap_text(segments: Sequence[Segment]) -> tuple[list[Segment], int]:
+    """Segments with at most ``MAX_SEGMENT_TEXT`` characters of text each, and how many were cut."""
+    out = [
+        dataclasses.replace(s, text=s.text[:MAX_SEGMENT_TEXT]) if len(s.text) > MAX_SEGMENT_TEXT else s
+        for s in segments
+    ]
+    return out, sum(len(s.text) > MAX_SEGMENT_TEXT for s in segments)
 
 
 def _screen_text(video: VideoSource, segments: Sequence[Segment]) -> tuple[str, ...]:
@@ -137,8 +190,31 @@ def encode_clips(channel: str, encoder: VideoEncoder, clips: np.ndarray) -> dict
     return {channel: pooled, multi_channel(channel): multi}
 
 
-def init_worker() -> None:
-    """One compute thread per worker process, so workers and the encoders do not fight over cores."""
+def init_worker(parent: int | None = None) -> None:
+    """One compute thread per worker process, so workers and the encoders do not fight over cores; and the
+    worker ends when ``parent`` (the process that started it) does, however that one died."""
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+    if parent is not None:
+        exit_with_parent(parent)
+
+
+def exit_with_parent(parent: int, *, every: float = 1.0) -> None:
+    """End this process when ``parent`` dies: at once on Linux (``PR_SET_PDEATHSIG``), within ``every``
+    seconds elsewhere (a watchdog thread sees the process re-parented)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vrag-parent-watch", daemon=True).start()

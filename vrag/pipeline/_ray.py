@@ -145,7 +145,7 @@ class RayIngestor:
         by_path: dict[str, set[str]] = {}
         for video in self.store.iter_videos():
             by_path.setdefault(video.path, set()).add(video.video_id)
-            if video.fingerprint == self.fingerprint:
+            if self.store.has_video(video.video_id, self.fingerprint):  # complete: lost segments re-index
                 done.add(video.video_id)
         todo, seen = [], set()
         for row in sorted(rows, key=lambda r: r["path"]):

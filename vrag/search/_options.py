@@ -166,6 +166,10 @@ FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SearchOptions
 """The option names, e.g. for a tool's argument list."""
 
 
+MAX_COUNT = 10_000
+"""The most hits, videos or candidates one search asks for: a bigger ask is refused, not sent on."""
+
+
 def parse_where(items: Sequence[str] | None, *, what: str = "--where") -> dict[str, Any] | None:
     """``KEY=VALUE`` items (CLI flags, query parameters) → a payload filter for ``where``: a key given twice
     matches any of its values; whole numbers become ints (``"007"`` stays a string).
@@ -190,8 +194,8 @@ def _number(value: Any) -> bool:
 
 
 def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise ConfigError(f"{name} must be a whole number from 1 to {MAX_COUNT}, got {value!r}")
     return value
 
 

@@ -3,10 +3,13 @@
 Two backends behind one ``Store``:
 
 - **Qdrant Edge** (default): the Qdrant engine in-process, one folder on disk (``.vrag/`` or ``--index DIR``),
-  WAL on. One opener per folder: a second ``open_store`` of the same folder in this process raises
-  ``IndexLockedError`` (reuse the open ``Store`` instead), and so does an open from another process while
-  this one holds it (the error names the holder's pid). Run ``store.optimize()`` after a bulk ingest to
-  build HNSW.
+  WAL on. Any number of readers (processes or ``Store`` objects) and one writer: reads use a private snapshot
+  of the last committed state and never block or refuse each other, also beside a writer and on read-only
+  media; the first write takes the writer lock, and a second writer gets ``IndexLockedError`` naming the
+  holder's pid (see ``vrag.store._edge`` for the design and its costs). ``Store.writing()`` scopes a write
+  session. A full disk is a ``StoreFullError`` before anything is written; a damaged shard is an
+  ``IndexDamagedError`` naming it (``Store.check()`` says what is lost). Run ``store.optimize()`` after a
+  bulk ingest to build HNSW.
 - **qdrant-client**: ``url=`` for a Qdrant server or cluster, or ``":memory:"`` (tests), or ``client=`` to
   inject your own ``QdrantClient``.
 
@@ -27,12 +30,18 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vrag.errors import ConfigError
-from vrag.store._errors import IndexLockedError, SchemaMismatchError, StoreError
+from vrag.store._check import CheckReport, Problem
+from vrag.store._errors import (
+    IndexDamagedError,
+    IndexLockedError,
+    SchemaMismatchError,
+    StoreError,
+    StoreFullError,
+)
 from vrag.store._query import Fusion
 from vrag.store._records import (
     SegmentRecord,
@@ -63,14 +72,18 @@ __all__ = [
     "DEFAULT_INDEX",
     "SCHEMA_VERSION",
     "SPARSE_CHANNEL",
+    "CheckReport",
     "DenseChannel",
     "Distance",
     "Fusion",
+    "IndexDamagedError",
     "IndexLockedError",
+    "Problem",
     "SchemaMismatchError",
     "SegmentRecord",
     "Store",
     "StoreError",
+    "StoreFullError",
     "StoreSchema",
     "StoredHit",
     "StoredSegment",
@@ -114,7 +127,8 @@ def open_store(
             storage and tenant of new collections, request timeout and retries.
 
     Raises:
-        IndexLockedError: the Edge folder is open elsewhere (this process or another one).
+        IndexLockedError: creating a new index while another writer holds the folder.
+        StoreFullError: creating a new index on a full disk.
         SchemaMismatchError: the index was built with other channels, dims or fingerprint.
         StoreError: the index cannot be opened.
     """
@@ -137,7 +151,11 @@ def read_schema_record(
     qdrant: QdrantConfig | None = None,
 ) -> dict[str, Any] | None:
     """The schema record an existing index was built with (``StoreSchema.to_record()``), or None when there
-    is no index there yet. Reads without taking the index's lock.
+    is no index there yet. Takes no lock and writes nothing (a lost ``schema.json`` is read from the copy in
+    the shard folders).
+
+    Raises:
+        StoreError: the path is not an index, or its data lost its schema record (says how to recover).
     """
     if url is not None:
         backend = _backend(None, url, api_key, None, prefix, qdrant)
@@ -147,16 +165,13 @@ def read_schema_record(
             backend.close()
     if str(location) == ":memory:":
         return None
-    from vrag.store._edge import SCHEMA_FILE
+    from vrag.store._edge import EdgeBackend
 
-    path = Path(location if location is not None else DEFAULT_INDEX).expanduser() / SCHEMA_FILE
-    if not path.is_file():
-        return None
+    backend = EdgeBackend(Path(location if location is not None else DEFAULT_INDEX))
     try:
-        record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise StoreError(str(path.parent), f"unreadable {SCHEMA_FILE} ({err})") from err
-    return record
+        return backend.read_schema()
+    finally:
+        backend.close()
 
 
 def _backend(

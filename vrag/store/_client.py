@@ -25,6 +25,7 @@ from vrag.store._query import (
     Condition,
     Filter,
     Fusion,
+    HasId,
     Match,
     MatchAny,
     Nearest,
@@ -230,11 +231,12 @@ class ClientBackend:
         return [self._row(r) for r in records]
 
     def scroll(
-        self, coll: Collection, flt: Filter | None, *, limit: int, offset: str | None, with_vectors: bool
-    ) -> tuple[list[Row], str | None]:
+        self, coll: Collection, flt: Filter | None, *, limit: int, offset: str | None, with_vectors: bool,
+        with_payload: bool = True,
+    ) -> tuple[list[Row], str | None]:  # fmt: skip
         records, nxt = self._call(
             self.client.scroll, self.names[coll], scroll_filter=self._filter(flt), limit=limit,
-            offset=offset, with_payload=True, with_vectors=with_vectors,
+            offset=offset, with_payload=with_payload, with_vectors=with_vectors,
         )  # fmt: skip
         rows = [self._row(r) for r in records]
         return rows, None if nxt is None else str(nxt)
@@ -340,7 +342,9 @@ def _prefetch(
     )
 
 
-def _condition(c: Condition) -> models.FieldCondition:
+def _condition(c: Condition) -> models.Condition:
+    if isinstance(c, HasId):
+        return models.HasIdCondition(has_id=list(c.ids))
     if isinstance(c, Match):
         return models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value))
     if isinstance(c, MatchAny):

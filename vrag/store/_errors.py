@@ -1,5 +1,5 @@
 """Store errors live in the one exception tree (``vrag.errors``); re-exported here for the store modules."""
 
-from vrag.errors import IndexLockedError, SchemaMismatchError, StoreError
+from vrag.errors import IndexDamagedError, IndexLockedError, SchemaMismatchError, StoreError, StoreFullError
 
-__all__ = ["IndexLockedError", "SchemaMismatchError", "StoreError"]
+__all__ = ["IndexDamagedError", "IndexLockedError", "SchemaMismatchError", "StoreError", "StoreFullError"]

@@ -62,7 +62,14 @@ class Range:
     gt: float | None = None
 
 
-Condition = Match | MatchAny | Range
+@dataclass(frozen=True, slots=True)
+class HasId:
+    """The point id is one of ``ids``."""
+
+    ids: tuple[str, ...]
+
+
+Condition = Match | MatchAny | Range | HasId
 
 
 def values_of(c: MatchAny) -> list[str] | list[int]:
@@ -147,8 +154,9 @@ class Backend(Protocol):
     def retrieve(self, coll: Collection, ids: Sequence[str]) -> list[Row]: ...
 
     def scroll(
-        self, coll: Collection, flt: Filter | None, *, limit: int, offset: str | None, with_vectors: bool
-    ) -> tuple[list[Row], str | None]: ...
+        self, coll: Collection, flt: Filter | None, *, limit: int, offset: str | None, with_vectors: bool,
+        with_payload: bool = True,
+    ) -> tuple[list[Row], str | None]: ...  # fmt: skip
 
     def count(self, coll: Collection, flt: Filter | None) -> int: ...
 

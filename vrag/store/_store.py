@@ -17,12 +17,13 @@ nothing visible for that video (never both, never a half), and ``has_video`` Fal
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,6 +68,9 @@ from vrag.store._records import (
 )
 from vrag.store._schema import SPARSE_CHANNEL, StoreSchema
 
+if TYPE_CHECKING:
+    from vrag.store._check import CheckReport
+
 QueryLike = Sequence[float] | np.ndarray | str
 """A query for one channel: a dense vector, or query text for the ``"bm25"`` channel."""
 
@@ -103,11 +107,26 @@ class Store:
         """Create the index on first use, or check its schema record (raises ``SchemaMismatchError``)."""
         record = self._b.read_schema()
         if record is None:
-            self._b.create(self.schema)
+            with self.writing():
+                self._b.create(self.schema)
             return
         diffs = self.schema.differences(record)
         if diffs:
             raise SchemaMismatchError(self.location, diffs, self._b.rebuild_hint)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Store]:
+        """A write session: on an Edge folder the writer lock is held from the first write until the
+        outermost session ends (readers elsewhere are never blocked; they see each committed video). Writes
+        outside a session hold the lock until ``close()``."""
+        session = getattr(self._b, "writing", None)
+        with session() if session is not None else contextlib.nullcontext():
+            yield self
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notices about the index itself (e.g. a lost ``schema.json`` read from its kept copy)."""
+        return tuple(getattr(self._backend, "notes", ()))
 
     @property
     def _b(self) -> Backend:
@@ -323,9 +342,40 @@ class Store:
         return video.fingerprint if video else None
 
     def has_video(self, video_id: str, fingerprint: str | None = None) -> bool:
-        """Whether the video is fully indexed with ``fingerprint`` (default: the schema's)."""
+        """Whether the video is fully indexed with ``fingerprint`` (default: the schema's): its record is
+        committed with it and every segment the record counts is present (so a re-index heals a video whose
+        segments were lost to damage)."""
         want = self.schema.fingerprint if fingerprint is None else fingerprint
-        return self.video_status(video_id) == want
+        video = self.get_video(video_id)
+        return (
+            video is not None
+            and video.fingerprint == want
+            and self.count_segments(video_id) == video.n_segments
+        )
+
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Read every point back and hold the video ledger against the segments present (see ``_check``).
+
+        Args:
+            repair: also move an unopenable shard aside and delete damaged points, orphan segments and
+                pending leftovers; the videos the report lists (``reindex``) are indexed again by ``add``.
+        """
+        from vrag.store._check import check_store
+
+        return check_store(self, self._b, repair=repair)
+
+    def update_video(
+        self, video_id: str, *, hash: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set a committed video's content ``hash`` and merge ``extra`` into its metadata (e.g. a new file
+        time after a ``touch``); its segments are untouched."""
+        video = self.get_video(video_id)
+        if video is None:
+            raise StoreError(self.location, f"video {video_id!r} is not committed", "commit_video it first")
+        payload: dict[str, Any] = {"extra": {**video.extra, **(extra or {})}}
+        if hash is not None:
+            payload["hash"] = hash
+        self._b.set_payload("videos", payload, Filter(must=(Match("video_id", video_id),)))
 
     def iter_videos(self) -> Iterator[StoredVideo]:
         """Every committed video, in id order."""
