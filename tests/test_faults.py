@@ -331,7 +331,7 @@ def test_damaged_payload_is_a_typed_error_found_by_check_and_healed(
     assert code == 1 and {p["kind"] for p in report["problems"]} == {"damaged-points", "missing-segments"}
     code, out, _ = _cli("check", "--repair", "--index", str(idx), "--json")
     repaired = json.loads(out)
-    assert code == 1 and "moved the damaged segments shard" in repaired["repaired"][0]
+    assert code == 1 and "moved the segments shard with its damage" in repaired["repaired"][0]
     assert list((idx / "damaged").iterdir())  # set aside, not deleted
     code, report, _ = _index(setup, idx, *repaired["reindex"])
     assert code == 0 and sorted(report["indexed"]) == sorted(repaired["reindex"])
@@ -350,6 +350,23 @@ def test_lost_segments_are_reported_and_reindexing_heals_them(setup: dict[str, P
     assert code == 1 and "3 videos do not have the segments their record counts" in out
     code, report, _ = _index(setup, idx, setup["corpus"])
     assert code == 0 and len(report["indexed"]) == 3 and report["skipped"] == []  # not "already indexed"
+    assert _info(idx)["segments"] == 6 and _cli("check", "--index", str(idx))[0] == 0
+
+
+def test_a_lost_ledger_is_set_aside_not_deleted_and_reindexing_heals_it(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    idx = _copy(setup, tmp_path)
+    shutil.rmtree(idx / "videos")  # the video records are gone; their segments are not
+    code, out, _ = _cli("check", "--repair", "--index", str(idx), "--json")
+    repaired = json.loads(out)
+    assert code == 0 and repaired["repaired"][0] == "the videos shard was missing: made a new empty one"
+    assert "moved the segments shard with its 6 segments of no committed video" in repaired["repaired"][1]
+    (aside,) = (idx / "damaged").iterdir()
+    assert len(list(aside.glob("segments/*/payload_storage"))) >= 1  # the segments were kept, not deleted
+    assert len(repaired["reindex"]) == 3  # every video that owned one
+    code, report, _ = _index(setup, idx, *repaired["reindex"])
+    assert code == 0 and len(report["indexed"]) == 3
     assert _info(idx)["segments"] == 6 and _cli("check", "--index", str(idx))[0] == 0
 
 

@@ -103,6 +103,26 @@ def test_tenants_share_collections_but_never_each_others_points() -> None:
     assert [s.id for s in red.iter_segments()] == [segment_point_id("v1", 0.0, 2.0, "fp")]  # ids as usual
 
 
+def test_check_and_repair_of_one_tenant_touch_its_points_only() -> None:
+    from qdrant_client import models
+
+    client = Recording()
+    blue = open_store(client=client, schema=SCHEMA, qdrant=QdrantConfig(tenant_field="team", tenant="blue"))
+    red = open_store(client=client, schema=SCHEMA, qdrant=QdrantConfig(tenant_field="team", tenant="red"))
+    _write(blue, "v1")
+    _write(red, "v1")
+    (videos,) = [name for name in client.created if "video" in name]
+    team = models.FieldCondition(key="team", match=models.MatchValue(value="blue"))
+    client.delete(videos, points_selector=models.FilterSelector(filter=models.Filter(must=[team])))
+    report = blue.check()  # blue's ledger lost: its segment belongs to no committed video
+    assert [(p.kind, p.videos) for p in report.problems] == [("orphan-segments", ("v1.mp4",))]
+    repaired = blue.check(repair=True)
+    deleted = "deleted 1 points (1 segments of no committed video) from the segments collection"
+    assert repaired.ok and repaired.repaired == (deleted,)
+    assert repaired.reindex == ("v1.mp4",) and blue.count_segments() == 0
+    assert red.check().ok and red.count_segments() == 1  # the other tenant's same ids untouched
+
+
 def test_transient_errors_are_retried_and_others_are_not() -> None:
     busy = UnexpectedResponse(503, "Service Unavailable", b"", httpx.Headers())
     client = Recording(fail=2, error=busy)

@@ -3,8 +3,10 @@ per-video caps, context expansion; and the rerankers on their own."""
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -227,7 +229,13 @@ def test_cascade_reranker_rescores_spans_from_their_frames(index: VideoIndex) ->
 class ScriptedLLM:
     """A stand-in for a real model, named on the command line as ``py:tests.test_search:ScriptedLLM``."""
 
+    calls: ClassVar[list[str]] = []  # the prompts it was sent
+
     def __call__(self, prompt: str) -> str:
+        ScriptedLLM.calls.append(prompt)
+        if prompt.startswith("Rate how well"):  # as the LLM reranker: the butter passage is the answer
+            lines = re.findall(r"^(\d+)\. (.*)$", prompt, re.M)
+            return "\n".join(f"{n}: {10 if 'butter' in text else 0}" for n, text in lines)
         marker = next(line.split("] ")[0] + "]" for line in prompt.splitlines() if "butter" in line)
         return f"They fry them in butter {marker}, as shown at [nowhere.mp4 00:00.0–00:01.0]."
 
@@ -276,6 +284,16 @@ def test_cli_search_flags_and_ask_with_a_named_llm(
     )  # the butter cue
     assert answer["answer"].startswith("They fry them in butter [cooking.mp4 ")
     assert answer["dropped_citations"] == ["[nowhere.mp4 00:00.0–00:01.0]"]
+    ScriptedLLM.calls.clear()
+    llm = ["--llm", "py:tests.test_search:ScriptedLLM"]
+    question = "what are the onions fried in"
+    assert cli(["ask", question, *idx, "--json", "--rerank", "llm", *llm, "-k", "2"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert ScriptedLLM.calls[0].startswith("Rate how well")  # the answering model judged the evidence first
+    assert len(ScriptedLLM.calls) == 2 and not ScriptedLLM.calls[1].startswith("Rate how well")
+    assert answer["citations"][0]["video"] == str(videos[0])
+    assert cli(["ask", "q", *idx, "--rerank", "llm"]) == 2
+    assert "pass --llm too" in capsys.readouterr().err
     assert cli(["search", *idx, "--clip-start", "1"]) == 2
     assert cli(["ask", "q", *idx, "--llm", "nonsense"]) == 2
     assert "PROVIDER:MODEL" in capsys.readouterr().err

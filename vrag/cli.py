@@ -391,6 +391,8 @@ def _options(args: argparse.Namespace, **more: Any) -> Any:
     from vrag.search import SearchOptions, parse_where
 
     defaults = {"k": 5, **args.settings.search}  # the CLI shows 5 hits unless vrag.toml says otherwise
+    if "rerank" in more:  # the caller's reranker (vrag ask's LLM judge) replaces the file's choice
+        defaults.pop("rerank", None)
     base = SearchOptions.from_mapping(defaults, owner="[search] in vrag.toml")
     flags = {
         "k": args.k, "video": args.video, "after": args.after, "before": args.before,
@@ -437,14 +439,16 @@ def _ask(args: argparse.Namespace) -> int:
     name, url = args.llm or settings.model, args.llm_url or settings.base_url
     key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     llm = resolve_llm(name, base_url=url, api_key=key, timeout=settings.timeout) if name else None
-    options = _options(args)
-    if options.rerank == "llm" or args.rerank == "llm":
+    by_llm = (args.rerank or args.settings.search.get("rerank")) == "llm"  # the answering model judges
+    if by_llm and llm is None:
         raise ConfigError("--rerank llm: pass --llm too (the answering model then judges the evidence)")
-    with _open(args) as index:
-        if args.rerank == "llm" and llm is not None:
-            from vrag.search import create_reranker
+    if by_llm:
+        from vrag.search import create_reranker
 
-            options = options.replace(rerank=create_reranker("llm", llm=llm))
+        options = _options(args, rerank=create_reranker("llm", llm=llm))
+    else:
+        options = _options(args)
+    with _open(args) as index:
         answer = index.ask(args.question, k=options.k, llm=llm, options=options, steps=args.steps)
     if args.json or args.jsonl:
         print(_json(answer.to_dict(), indent=None if args.jsonl else 1))
@@ -681,6 +685,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"vrag: {printable(str(error))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `vrag ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        return 141
     finally:
         sys.stdout = stdout
 

@@ -7,13 +7,15 @@ no committed video. Segments of an unfinished write (a crash) are counted apart:
 ``repair=True`` fixes what can be fixed without the videos, in rounds until nothing is left to fix: a shard
 with damage is *salvaged* on Qdrant Edge (its sound points are copied into a fresh shard and the old one is
 moved to ``damaged/``, never deleted; writing into a damaged shard can make it unloadable) or has its damaged
-points deleted on a server; then orphan segments and unfinished writes are deleted. A video that lost segments
-stays in the ledger, and since ``has_video`` counts segments, the next ``vrag index`` of its path (listed in
-``reindex``) indexes it again.
+points deleted on a server; then orphan segments (committed, of no committed video: e.g. the ledger was lost)
+are set aside the same way, and unfinished writes are deleted. A video that lost segments stays in the
+ledger, and since ``has_video`` counts segments, the next ``vrag index`` of its path (listed in ``reindex``)
+indexes it again; so does every video that owned an orphan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections import Counter
@@ -21,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vrag.store._errors import IndexDamagedError
+from vrag.store._errors import IndexDamagedError, StoreError
 from vrag.store._payload import COMMITTED, PENDING
 from vrag.store._query import Collection, Filter, HasId, Match, Row
 
@@ -96,17 +98,24 @@ class CheckReport:
 
 
 def check_store(store: Store, backend: Backend, *, repair: bool = False) -> CheckReport:
-    """Check ``store`` (see the module docstring); ``repair`` fixes what can be fixed without the videos."""
-    report = _inspect(store, backend)
-    done: list[str] = []
-    heal = set(report.reindex)
-    for _ in range(4):  # a round per layer: shards, orphans, leftovers; then one to confirm
-        step = _repair_step(store, backend, report) if repair else []
-        if not step:
-            break
-        done += step
+    """Check ``store`` (see the module docstring); ``repair`` fixes what can be fixed without the videos.
+
+    A repair holds the writer lock from the first look on (``exclusive`` on Edge), so no other process
+    commits meanwhile: a video caught between its segments and its record is never taken for orphans. A
+    plain check beside a running ``vrag index`` may see such a commit in progress; run it again after.
+    """
+    hold = getattr(backend, "exclusive", None) if repair else None
+    with hold() if hold is not None else contextlib.nullcontext():
         report = _inspect(store, backend)
-        heal |= set(report.reindex)
+        done: list[str] = []
+        heal = set(report.reindex)
+        for _ in range(4):  # a round per layer: shards, orphans, leftovers; then one to confirm
+            step = _repair_step(store, backend, report) if repair else []
+            if not step:
+                break
+            done += step
+            report = _inspect(store, backend)
+            heal |= set(report.reindex)
     return dataclasses.replace(report, repaired=tuple(done), reindex=tuple(sorted(heal)))
 
 
@@ -250,7 +259,11 @@ def _all_ids(backend: Backend, coll: Collection) -> list[str]:
 
 
 def _paths(backend: Backend, ids: Sequence[str]) -> tuple[str, ...]:
-    paths = {str(r.payload.get("video", "")) for r in backend.retrieve("segments", list(ids[:_BATCH]))}
+    paths = {
+        str(r.payload.get("video", ""))
+        for k in range(0, len(ids), _BATCH)
+        for r in backend.retrieve("segments", list(ids[k : k + _BATCH]))
+    }
     return tuple(sorted(p for p in paths if p))
 
 
@@ -278,30 +291,41 @@ def _repair_step(store: Store, backend: Backend, report: CheckReport) -> list[st
             damaged.setdefault(p.shard, set()).update(p.points)  # type: ignore[union-attr]
     if damaged:
         return [_fix_shard(store, backend, coll, ids) for coll, ids in damaged.items()]
-    done = []
+    orphans = {pid for p in report.problems if p.kind == "orphan-segments" for pid in p.points}
+    if orphans:  # e.g. the ledger was lost: the segments are set aside with the shard, never deleted
+        what = f"{len(orphans)} segments of no committed video"
+        return [_fix_shard(store, backend, "segments", orphans, what)]
+    if not report.pending:
+        return []
     with store.writing():
-        for p in report.problems:
-            if p.kind == "orphan-segments":
-                for k in range(0, len(p.points), _BATCH):
-                    backend.delete("segments", Filter(must=(HasId(p.points[k : k + _BATCH]),)))
-                done.append(f"deleted {len(p.points)} segments that belong to no committed video")
-        if report.pending:
-            done.append(f"deleted {store.purge_pending()} segments of an unfinished write")
-    return done
+        return [f"deleted {store.purge_pending()} segments of an unfinished write"]
 
 
-def _fix_shard(store: Store, backend: Backend, coll: Collection, bad: set[str] | None) -> str:
+def _fix_shard(
+    store: Store, backend: Backend, coll: Collection, bad: set[str] | None, what: str = "damage"
+) -> str:
+    """Set the ``bad`` points (None: the whole shard) aside: on Edge the shard goes to ``damaged/`` with them
+    and a new one takes its other sound points (writing into a damaged shard can make it unloadable); a
+    server's collection has them deleted."""
     salvage = getattr(backend, "salvage", None)
-    if salvage is not None:  # Edge: never write into a damaged shard; copy what is sound into a new one
+    if salvage is not None:
         sound: Iterator[Row] = iter(())
         if bad is not None:
             rows = _read_all(backend, coll, skip=frozenset(bad))
             sound = (row for row, ok in rows if ok and _finite(row.vectors))
         target, kept = salvage(coll, store.schema, sound)
-        return f"moved the damaged {coll} shard to {target}; a new one holds its {kept} sound points"
+        if not target.exists():
+            return f"the {coll} shard was missing: made a new empty one"
+        return f"moved the {coll} shard with its {what} to {target}; a new one holds its {kept} sound points"
     if bad is None:
         return f"the {coll} collection cannot be opened: restore it from a server snapshot"
+    ids = tuple(sorted(bad))
     with store.writing():
-        for k in range(0, len(bad), _BATCH):
-            backend.delete(coll, Filter(must=(HasId(tuple(sorted(bad))[k : k + _BATCH]),)))
-    return f"deleted {len(bad)} damaged points from the {coll} collection"
+        for k in range(0, len(ids), _BATCH):
+            backend.delete(coll, Filter(must=(HasId(ids[k : k + _BATCH]),)))
+    left = backend.count(coll, Filter(must=(HasId(ids),)))
+    if left:
+        raise StoreError(
+            store.location, f"{left} of {len(ids)} points could not be deleted", "see the server's log"
+        )
+    return f"deleted {len(ids)} points ({what}) from the {coll} collection"

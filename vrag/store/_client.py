@@ -234,9 +234,10 @@ class ClientBackend:
         self, coll: Collection, flt: Filter | None, *, limit: int, offset: str | None, with_vectors: bool,
         with_payload: bool = True,
     ) -> tuple[list[Row], str | None]:  # fmt: skip
+        payload: bool | list[str] = with_payload or ([_TENANT_ID] if self._tenant else False)  # the own id
         records, nxt = self._call(
             self.client.scroll, self.names[coll], scroll_filter=self._filter(flt), limit=limit,
-            offset=offset, with_payload=with_payload, with_vectors=with_vectors,
+            offset=offset, with_payload=payload, with_vectors=with_vectors,
         )  # fmt: skip
         rows = [self._row(r) for r in records]
         return rows, None if nxt is None else str(nxt)
@@ -247,10 +248,10 @@ class ClientBackend:
 
     def _filter(self, flt: Filter | None) -> models.Filter | None:
         """The filter in qdrant-client's terms, narrowed to this index's tenant (if any)."""
-        if self._tenant is not None:
-            flt = Filter(
-                must=(*(flt.must if flt else ()), self._tenant.match), must_not=flt.must_not if flt else ()
-            )
+        t = self._tenant
+        if t is not None:  # its points have ids of their own (see _Tenant): map the ids a filter names
+            must, must_not = (t.ids(flt.must), t.ids(flt.must_not)) if flt else ((), ())
+            flt = Filter(must=(*must, t.match), must_not=must_not)
         return _filter(flt) if flt else None
 
     def _row(self, point: Any, score: float = 0.0) -> Row:
@@ -309,6 +310,12 @@ class _Tenant:
 
     def stamp(self, point_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         return {**payload, self.field: self.name, _TENANT_ID: point_id}
+
+    def ids(self, conditions: Sequence[Condition]) -> tuple[Condition, ...]:
+        """``conditions`` with the point ids of each ``HasId`` made this tenant's."""
+        return tuple(
+            HasId(tuple(self.point(i) for i in c.ids)) if isinstance(c, HasId) else c for c in conditions
+        )
 
 
 def _transient(err: BaseException) -> bool:

@@ -122,6 +122,7 @@ class EdgeBackend:
         self._writer: WriterLock | None = None
         self._wstate: StateLock | None = None
         self._depth = 0
+        self._held = 0  # exclusive() sessions
         self._wrote = False  # this process wrote since its snapshot: refresh at the next read
 
     # ----------------------------------------------------------------- schema
@@ -210,7 +211,25 @@ class EdgeBackend:
                 if self._depth == 0 and self._live is not None:
                     self._close_live()
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock without loading the shards: no other process writes meanwhile, and reads come
+        from a snapshot of a state only this process changes (``vrag check --repair`` looks under it)."""
+        with self._cond:
+            self._open_writer()
+            self._held += 1
+            self._wrote = True  # the next read takes a fresh snapshot
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held -= 1
+                if self._live is None:
+                    self._close_writer()
+
     def _open_writer(self) -> None:
+        if self._writer is not None:  # held already (exclusive)
+            return
         self._writer = WriterLock(self.root)
         try:
             self._wstate = StateLock(self.root, writer=True)
@@ -219,6 +238,8 @@ class EdgeBackend:
             raise
 
     def _close_writer(self) -> None:
+        if self._held:  # exclusive() lets it go
+            return
         if self._wstate is not None:
             self._wstate.close()
             self._wstate = None
@@ -521,8 +542,9 @@ def _check_folder(root: Path) -> None:
 def _load(path: Path, location: str, name: str) -> Any:
     try:
         return qe.EdgeShard.load(str(path))
-    except Exception as err:
-        raise IndexDamagedError(location, name, f"it cannot be opened: {_short(err)}") from err
+    except Exception as err:  # named by the index's folder, not a snapshot's
+        problem = _short(err).replace(str(path.parent), location)
+        raise IndexDamagedError(location, name, f"it cannot be opened: {problem}") from err
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:
