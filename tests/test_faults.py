@@ -411,7 +411,9 @@ def test_a_lost_schema_json_never_wipes_data(setup: dict[str, Path], tmp_path: P
 # ------------------------------------------------------------------------------------------ 7-9. changes
 
 
-def test_an_edited_sidecar_reindexes_its_video(setup: dict[str, Path], tmp_path: Path) -> None:
+def test_an_edited_sidecar_reindexes_its_video(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     video = write_video(tmp_path / "talk.mp4", 50)
     sidecar = tmp_path / "talk.srt"
     sidecar.write_text("1\n00:00:00,100 --> 00:00:01,500\nThe mitochondria is the powerhouse.\n")
@@ -423,6 +425,9 @@ def test_an_edited_sidecar_reindexes_its_video(setup: dict[str, Path], tmp_path:
     _, out, _ = _cli("search", "powerhouse", "--index", str(idx), "--json")
     assert [h["text"] for h in json.loads(out)] == ["The ribosome is the powerhouse."]
     assert _index(setup, idx, video)[1]["skipped"] == [str(video)]
+    monkeypatch.chdir(tmp_path)
+    report = _index(setup, idx, "talk.mp4")[1]  # the same file by a relative path: same sidecars, unchanged
+    assert report["indexed"] == [] and len(report["skipped"]) == 1
 
 
 def test_a_same_size_edit_is_detected(setup: dict[str, Path], tmp_path: Path) -> None:

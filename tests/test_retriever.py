@@ -48,8 +48,12 @@ def test_options_are_checked_once_with_close_name_suggestions() -> None:
         with pytest.raises(ConfigError):
             SearchOptions.from_mapping(options)
     opts = SearchOptions(k=3, video="talk.mp4", after="1:30", before=120, weights={"bm25": 2})
-    assert (opts.video, opts.after, opts.before, opts.fusion) == (("talk.mp4",), 90.0, 120.0, "rrf")
+    assert (opts.video, opts.after, opts.before, opts.fused_by) == (("talk.mp4",), 90.0, 120.0, "rrf")
     assert opts.replace(k=7).k == 7 and opts.k == 3  # frozen: replace gives a new, re-checked value
+    layered = SearchOptions(k=3).replace(weights={"bm25": 2})  # weights over a base (a server's [search])
+    assert (SearchOptions().fused_by, layered.fused_by) == ("dbsf", "rrf")
+    with pytest.raises(ConfigError, match="need fusion='rrf'"):
+        SearchOptions(fusion="dbsf").replace(weights={"bm25": 2})  # a fusion chosen outright stays checked
     with pytest.raises(ConfigError, match="exactly one"):
         Query(text="x", image="y.png")
 

@@ -339,7 +339,8 @@ def transcript_sources(video_path: str | os.PathLike[str]) -> list[Path]:
 
 def _sidecars(video_path: Path) -> list[tuple[Path, str | None]]:
     """``(sidecar, language tag or None)`` beside the video and, for a link, beside its target."""
-    found: dict[Path, str | None] = {}
+    found: dict[Path, tuple[Path, str | None]] = {}  # by the file itself: a path given relative or through
+    video_path = Path(os.path.abspath(video_path))  # a link finds each sidecar once, under one name
     for place in dict.fromkeys([video_path, _target(video_path)]):
         folder, prefix = place.parent, place.stem + "."
         try:
@@ -349,8 +350,8 @@ def _sidecars(video_path: Path) -> list[tuple[Path, str | None]]:
         for p in names:
             tag = _sidecar_tag(place, p)
             if p.suffix.lower() in SIDECAR_SUFFIXES and tag != "?":
-                found.setdefault(p, tag)
-    return sorted(found.items(), key=lambda item: (item[1] is not None, item[0].name))
+                found.setdefault(_target(p), (p, tag))
+    return sorted(found.values(), key=lambda item: (item[1] is not None, item[0].name))
 
 
 def _target(path: Path) -> Path:

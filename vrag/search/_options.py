@@ -105,7 +105,8 @@ class SearchOptions:
             fix("where", MappingProxyType(dict(check_payload_filter(self.where))))
         if self.weights is not None:
             fix("weights", MappingProxyType(_weights(self.weights)))
-        fix("fusion", _fusion(self.fusion, self.weights))
+        _fusion(self.fusion, self.weights)  # checked here, kept as given: see fused_by
+        fix("fusion", None if self.fusion is None else Fusion(self.fusion))
         fix("rerank", _reranker(self.rerank))
         if self.mmr is not None and not (_number(self.mmr) and 0.0 <= self.mmr <= 1.0):
             raise ConfigError(f"mmr is a diversity within [0, 1], got {self.mmr!r}")
@@ -149,6 +150,12 @@ class SearchOptions:
     def replace(self, **changes: Any) -> SearchOptions:
         """A copy with ``changes`` applied (validated like the constructor)."""
         return SearchOptions.from_mapping(changes, base=self)
+
+    @property
+    def fused_by(self) -> Fusion:
+        """The fusion a search uses: ``fusion`` when given, else RRF with ``weights`` and DBSF without (so
+        options given weights later, e.g. by ``replace``, fuse by RRF)."""
+        return _fusion(self.fusion, self.weights)
 
     @property
     def pool(self) -> int:

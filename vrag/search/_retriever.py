@@ -146,7 +146,7 @@ class Retriever:
         ids = self.video_ids(opts.video) if opts.video else None
         ids = self._first_stage(vectors, ids, opts)
         found = self.store.search_fused(
-            vectors, k=opts.pool, fusion=opts.fusion or "dbsf", weights=opts.weights, video_ids=ids,
+            vectors, k=opts.pool, fusion=opts.fused_by, weights=opts.weights, video_ids=ids,
             after=opts.after, before=opts.before, payload_filter=opts.where, with_vectors=bool(opts.mmr),
             channel_scores=True,
         )  # fmt: skip
