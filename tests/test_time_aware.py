@@ -72,6 +72,14 @@ def test_before_between_and_mentions_are_answered_inside_the_anchors_video(demo:
     assert (end.start, end.end) == _slide(truth, "neural_networks.mkv", "Activation functions")
 
 
+def test_a_time_on_the_clock_filters_the_video(demo: Any) -> None:
+    index, _, _ = demo
+    hits = index.search("what do they say after 0:30?", k=5, video="intro_to_ml.mp4")
+    assert hits and all(h.start >= 30.0 for h in hits) and all(h.relation is None for h in hits)
+    early = index.search("gradient descent before 0:20", k=5, video="intro_to_ml.mp4")
+    assert early and all(h.end <= 20.0 for h in early)
+
+
 def test_each_hit_points_at_the_cue_that_answers(demo: Any) -> None:
     index, truth, _ = demo
     hit = index.search("what happens when the learning rate is set too high", k=1)[0]

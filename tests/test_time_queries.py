@@ -67,6 +67,17 @@ def test_topic_queries_with_time_words_stay_plain_searches() -> None:
     assert [q for q in traps + eval_queries if parse_time_query(q) is not None] == []
 
 
+def test_times_on_the_clock_are_filters_not_parts_to_find() -> None:
+    from vrag.search._temporal import clock_window
+
+    assert clock_window("what do they say after 1:30?") == (90.0, None, "what do they say ?")
+    assert clock_window("the loss before the 12:00 mark") == (None, 720.0, "the loss")
+    assert clock_window("between 1:00 and 2:30, what about loss") == (60.0, 150.0, ", what about loss")
+    assert clock_window("what comes right after the part about gradient descent") is None
+    assert parse_time_query("what do they say after 0:30") is None  # not "after the part about '0 30'"
+    assert parse_time_query("what do they say after 30 seconds") is None
+
+
 def test_a_time_query_is_validated_and_reads_back() -> None:
     with pytest.raises(ConfigError, match="needs an anchor"):
         TimeQuery("after")

@@ -102,6 +102,8 @@ class Retriever:
         """:meth:`search`, with the relation read from the query (or the ``relation`` given) and the
         searches made to answer it."""
         q, opts = Query.of(query), options or SearchOptions()
+        if relation is None and q.text is not None and opts.temporal:
+            q, opts = _on_the_clock(q, opts)
         if relation is None and q.text is not None:
             relation = self.time_query(q.text, opts)
         steps: tuple[Step, ...] = ()
@@ -307,3 +309,21 @@ def _cap_per_video(hits: list[Hit], n: int) -> list[Hit]:
         if seen[hit.video_id] <= n:
             out.append(hit)
     return out
+
+
+def _on_the_clock(q: Query, opts: SearchOptions) -> tuple[Query, SearchOptions]:
+    """Times on the clock in the words ("what do they say after 1:30") become the ``after`` / ``before``
+    filters, and the rest of the words the query."""
+    from vrag.search._temporal import clock_window
+
+    assert q.text is not None
+    window = clock_window(q.text)
+    if window is None:
+        return q, opts
+    after, before, rest = window
+    if after is not None and opts.after is not None:
+        after = max(after, opts.after)
+    if before is not None and opts.before is not None:
+        before = min(before, opts.before)
+    words = rest.strip(" ?!.,;:")
+    return Query(text=words if words else q.text), opts.replace(after=after, before=before)

@@ -31,7 +31,15 @@ from typing import Any, Literal, cast
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RELATIONS", "Relation", "TimeQuery", "decompose", "parse_llm_reply", "parse_time_query"]
+__all__ = [
+    "RELATIONS",
+    "Relation",
+    "TimeQuery",
+    "clock_window",
+    "decompose",
+    "parse_llm_reply",
+    "parse_time_query",
+]
 
 Relation = Literal["after", "before", "between", "first", "last", "start", "end"]
 RELATIONS: tuple[str, ...] = ("after", "before", "between", "first", "last", "start", "end")
@@ -203,11 +211,53 @@ def parse_time_query(text: str) -> TimeQuery | None:
     the talk", "in the first / last N minutes / seconds".
     """
     t = _normal(text)
+    if clock_window(t) is not None:  # "after 1:30" is a time on the clock, not a part to find
+        return None
     for rule in (_mention, _between, _order, _window):
         found = rule(t)
         if found is not None:
             return found
     return None
+
+
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?"
+_CLOCK_AFTER = ("after", "since", "past", "from", "later than")
+_CLOCK_BEFORE = ("before", "until", "till", "up to", "by", "earlier than")
+_AT_CLOCK = re.compile(
+    rf"\b(?P<kw>{'|'.join(_CLOCK_AFTER + _CLOCK_BEFORE)})\s+(?:the\s+)?(?P<t>{_CLOCK})(?:\s+mark)?(?![\d:])"
+)
+_CLOCK_SPAN = re.compile(
+    rf"\b(?:between|from)\s+(?P<a>{_CLOCK})\s+(?:and|to|until)\s+(?P<b>{_CLOCK})(?![\d:])"
+)
+
+
+_DURATION = re.compile(r"[\d.]+(?:\s*(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?))?")
+
+
+def clock_window(text: str) -> tuple[float | None, float | None, str] | None:
+    """Times on the video's clock a query names ("after 1:30", "before 12:00", "between 2:00 and 3:30"):
+    ``(after, before, the query without them)`` in seconds, or ``None`` when it names none.
+
+    Example:
+        >>> clock_window("what do they say after 1:30?")
+        (90.0, None, 'what do they say ?')
+    """
+    from vrag._format import parse_time
+
+    span = _CLOCK_SPAN.search(text)
+    if span is not None:
+        after, before = parse_time(span["a"]), parse_time(span["b"])
+        return after, before, " ".join((text[: span.start()] + text[span.end() :]).split())
+    after = before = None
+    rest = text
+    for m in reversed(list(_AT_CLOCK.finditer(text))):
+        t = parse_time(m["t"])
+        if m["kw"] in _CLOCK_AFTER:
+            after = t if after is None else max(after, t)
+        else:
+            before = t if before is None else min(before, t)
+        rest = rest[: m.start()] + rest[m.end() :]
+    return None if after is None and before is None else (after, before, " ".join(rest.split()))
 
 
 def _normal(text: str) -> str:
@@ -245,6 +295,8 @@ def _order(t: str) -> TimeQuery | None:
             continue  # "followers", "the road followed by": only "what follows X" counts
         anchor, led, tail = _anchor(m.group("rest"))
         target = _topic(left) or _topic(tail)
+        if anchor and _DURATION.fullmatch(anchor):
+            continue  # "after 30 seconds": a length of time, not a part of the talk
         if anchor and _licensed(left, led, _topic(left)):
             relation: Relation = "after" if kw in _AFTER_WORDS else "before"
             immediate = m.group("imm") is not None or kw in _VERB_KW
