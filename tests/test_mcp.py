@@ -51,13 +51,13 @@ def test_search_and_ask_tools_round_trip_over_stdio(corpus: Corpus, tmp_path: Pa
 
     found = out["found"].structured_content
     top = found["moments"][0]
-    assert Path(top["video"]).name == "intro_to_ml.mp4" and (top["start"], top["end"]) == (
-        slide["start"],
-        slide["end"],
-    )
+    assert Path(top["video"]).name == "intro_to_ml.mp4"
+    assert (top["segment_start"], top["segment_end"]) == (slide["start"], slide["end"])
     marked = re.fullmatch(r"\[intro_to_ml\.mp4 00:(\d+\.\d)–00:(\d+\.\d)\]", top["citation"])
-    assert marked and 12.0 <= float(marked[1]) < float(marked[2]) <= 24.0  # the moment inside the slide
-    assert "#t=" in top["url"]
+    assert marked and 12.0 <= top["start"] < top["end"] <= 24.0  # the moment inside the slide
+    assert (float(marked[1]), float(marked[2])) == (round(top["start"], 1), round(top["end"], 1))
+    assert top["text"] in top["segment_text"] and len(top["text"]) < len(top["segment_text"])
+    assert top["url"].endswith(f"#t={round(top['start'], 3)!r},{round(top['end'], 3)!r}")
     assert len(found["moments"]) == 2
 
     answer = out["answer"].structured_content

@@ -246,9 +246,10 @@ def clock_window(text: str) -> tuple[float | None, float | None, str] | None:
 
     span = _CLOCK_SPAN.search(text)
     if span is not None:
-        after, before = parse_time(span["a"]), parse_time(span["b"])
-        return after, before, " ".join((text[: span.start()] + text[span.end() :]).split())
-    after = before = None
+        words = " ".join((text[: span.start()] + text[span.end() :]).split())
+        return parse_time(span["a"]), parse_time(span["b"]), words
+    after: float | None = None
+    before: float | None = None
     rest = text
     for m in reversed(list(_AT_CLOCK.finditer(text))):
         t = parse_time(m["t"])

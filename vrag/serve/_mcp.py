@@ -27,22 +27,29 @@ _MAX_K = 50
 
 
 class Moment(BaseModel):
-    """A span of one video and the words spoken or shown in it."""
+    """The moment of one video that best matches (a subtitle cue or run of cues), inside the indexed
+    segment it was found in; start, end, text, citation and url all describe the moment."""
 
     video: str = Field(description="the video file")
     video_id: str
     start: float = Field(description="seconds")
     end: float = Field(description="seconds")
     score: float = Field(description="relevance 0..1")
-    text: str = Field(description="transcript and on-screen text of the span")
-    citation: str = Field(description="the [video mm:ss–mm:ss] marker to cite this span with")
-    url: str = Field(description="the file with a #t=start,end media fragment")
+    text: str = Field(description="the words of the moment")
+    citation: str = Field(description="the [video mm:ss–mm:ss] marker to cite this moment with")
+    url: str = Field(description="the file with a #t=start,end media fragment that plays the moment")
+    segment_start: float = Field(description="seconds: the whole segment around the moment (context)")
+    segment_end: float = Field(description="seconds")
+    segment_text: str = Field(description="transcript and on-screen text of the whole segment")
 
     @classmethod
     def of(cls, hit: Hit) -> Moment:
+        start, end = hit.cited  # the moment's span (the segment's when it has no moment)
+        text = hit.moment.text if hit.moment is not None else hit.text
         return cls(
-            video=hit.video, video_id=hit.video_id, start=hit.start, end=hit.end, score=hit.score,
-            text=hit.text, citation=hit.citation, url=hit.media_url(),
+            video=hit.video, video_id=hit.video_id, start=start, end=end, score=hit.score, text=text,
+            citation=hit.citation, url=hit.media_url(), segment_start=hit.start, segment_end=hit.end,
+            segment_text=hit.text,
         )  # fmt: skip
 
 
