@@ -131,6 +131,7 @@ class VideoIndex:
         url: str | None = None,
         api_key: str | None = None,
         qdrant: QdrantConfig | None = None,
+        create: bool = True,
     ) -> VideoIndex:
         """Open (or create) an index.
 
@@ -148,18 +149,21 @@ class VideoIndex:
             api_key: the server's API key (default: ``qdrant``'s).
             qdrant: server settings (``[qdrant]`` of vrag.toml): collection prefix, shards, replicas, write
                 consistency, on-disk storage, tenant, timeout and retries.
+            create: make a new index when there is none (``False``: a ``ConfigError``, so a mistyped path
+                is not a new empty index; the framework adapters open this way).
 
         Any number of handles (in this process or others) may read one folder, beside one writer: reads see
         the last committed state. Writing (``add``, ``delete``, ...) takes the folder's writer lock for the
         duration of the call.
 
         Raises:
+            ConfigError: no index there and ``create=False``.
             IndexLockedError: creating a new index while another process writes the folder.
             StoreError: the index cannot be opened.
         """
         from vrag.pipeline import Channels
         from vrag.pipeline._ray import ServerTarget
-        from vrag.store import StoreSchema, open_store, read_schema_record
+        from vrag.store import DEFAULT_INDEX, StoreSchema, open_store, read_schema_record
 
         if qdrant is not None and location is None:
             url, api_key = url or qdrant.url, api_key or qdrant.key()
@@ -178,6 +182,12 @@ class VideoIndex:
                     server=shared.server,
                 )  # fmt: skip
             record = read_schema_record(location, url=url, api_key=api_key, qdrant=qdrant)
+            if record is None and not create:
+                where = url or location or DEFAULT_INDEX
+                raise ConfigError(
+                    f"no vrag index at {where}: build one first (`vrag index VIDEOS... --index {where}` or "
+                    f"`VideoIndex.open({str(where)!r}).add(videos)`), or pass an open VideoIndex"
+                )
             if record is None:
                 channels = Channels.build(config or load_config())
                 schema = channels.schema()

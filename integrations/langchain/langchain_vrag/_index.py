@@ -97,13 +97,6 @@ def open_index(index: VideoIndex | str) -> VideoIndex:
     """
     if isinstance(index, VideoIndex):
         return index
-    from vrag.store import read_schema_record
-
-    if read_schema_record(index) is None:
-        raise ConfigError(
-            f"no vrag index at {index}: build one first (`vrag index VIDEOS... --index {index}` or "
-            f"`VideoIndex.open({index!r}).add(videos)`), or pass an open VideoIndex"
-        )
-    opened = VideoIndex.open(index)
+    opened = VideoIndex.open(index, create=False)
     atexit.register(opened.close)  # releases this handle; the last one closes the index
     return opened

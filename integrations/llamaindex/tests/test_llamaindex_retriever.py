@@ -139,3 +139,12 @@ def test_async_retrieval_gives_the_same_nodes(index: VideoIndex) -> None:
     sync = retriever.retrieve(BACKPROP)
     together = run(retriever.aretrieve(BACKPROP))
     assert [(n.node.node_id, n.score) for n in together] == [(n.node.node_id, n.score) for n in sync]
+
+
+def test_a_mistyped_index_path_is_an_error_not_a_new_empty_index(tmp_path: Path) -> None:
+    from llama_index.tools.vrag import VideoToolSpec
+
+    for make in (VideoRetriever, VideoToolSpec):
+        with pytest.raises(ConfigError, match=r"no vrag index at .*nope: build one first"):
+            make(str(tmp_path / "nope"))
+    assert not (tmp_path / "nope").exists()

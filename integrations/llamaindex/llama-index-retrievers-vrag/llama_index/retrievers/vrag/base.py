@@ -203,7 +203,7 @@ class VideoRetriever(BaseRetriever):
             {"k": similarity_top_k, **search_options, **from_filters}, owner="VideoRetriever"
         )
         self._owns_index = not isinstance(index, VideoIndex)
-        self.index: VideoIndex = VideoIndex.open(index) if self._owns_index else index
+        self.index: VideoIndex = VideoIndex.open(index, create=False) if self._owns_index else index
         self.keyframes, self.image_format, self.media_url = keyframes, image_format, media_url
         super().__init__(callback_manager=callback_manager)
 

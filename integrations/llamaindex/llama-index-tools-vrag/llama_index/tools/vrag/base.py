@@ -57,7 +57,9 @@ class VideoToolSpec(BaseToolSpec):
         self, index: VideoIndex | str | os.PathLike[str], *, k: int = 5, **search_options: Any
     ) -> None:
         self.options = SearchOptions.from_mapping({"k": k, **search_options}, owner="VideoToolSpec")
-        self.index: VideoIndex = index if isinstance(index, VideoIndex) else VideoIndex.open(index)
+        self.index: VideoIndex = (
+            index if isinstance(index, VideoIndex) else VideoIndex.open(index, create=False)
+        )
 
     def search_videos(
         self, query: str, video: str | None = None, after: float | None = None, before: float | None = None
