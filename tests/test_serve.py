@@ -513,3 +513,8 @@ def test_openapi_docs_list_exactly_the_routes(server: Server) -> None:
         page.headers["content-type"].startswith("text/html")
         and "default-src 'self'" in page.headers["content-security-policy"]
     )
+
+
+def test_unknown_routes_and_methods_answer_in_the_error_shape(server: Server) -> None:
+    _one_line_error(_get(server, "/api/nothing"), 404, "NotFound")
+    _one_line_error(httpx.put(server.url + "/api/videos", timeout=30), 405, "MethodNotAllowed")

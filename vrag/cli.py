@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import shlex
@@ -598,7 +599,7 @@ def _eval_timeaware(args: argparse.Namespace) -> int:
         Path(args.workdir), videos=args.videos, seed=args.seed, chunker=args.chunker, k=args.k,
         progress=not args.json,
     )  # fmt: skip
-    print(json.dumps(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
+    print(_json(report.to_dict(details=args.details), indent=1) if args.json else report.format_table())
     return 0
 
 
@@ -677,6 +678,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     stdout, sys.stdout = sys.stdout, _Printable(sys.stdout)
+    logger = logging.getLogger("vrag")
+    level = logger.level
+    if args.quiet:  # notes and warnings off (the report keeps them); errors still show
+        logger.setLevel(logging.ERROR)
     try:
         args.settings = load_settings(args.config)
         return int(args.run(args))
@@ -690,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     finally:
         sys.stdout = stdout
+        logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ class StoreError(VragError):
         problem: what went wrong, without the fix.
     """
 
-    fix = "check the index location; if it is damaged, delete it and index the videos again"
+    fix = "check the index location; if it is damaged, `vrag check --repair` sets the damage aside"
 
     def __init__(self, location: str, problem: str, fix: str | None = None) -> None:
         self.location = location

@@ -16,6 +16,7 @@ import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vrag.errors import ConfigError, LLMError, MediaError, ModelUnavailableError, StoreError, VragError
@@ -166,8 +167,8 @@ def _errors(app: FastAPI) -> None:
     async def vrag_error(request: Request, err: VragError) -> JSONResponse:
         return JSONResponse(_body(type(err).__name__, str(err)), status_code=status_of(err))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and the router's 404 / 405
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         kind = getattr(err, "kind", None) or _NAMES.get(err.status_code, "HTTPError")
         return JSONResponse(_body(kind, str(err.detail)), status_code=err.status_code, headers=err.headers)
 
