@@ -102,6 +102,9 @@ def test_vrag_toml_is_found_in_the_working_directory_then_the_user_config(
     (tmp_path / "vrag.toml").write_text("[serch]\nk = 1\n")
     code, _, err = _run(capsys, "info", "--index", idx)
     assert code == 2 and "unknown table [serch]" in err
+    (tmp_path / "vrag.toml").write_text('chunker = "nope"\n[llm]\nmodel = "ollama:x"\n')
+    code, _, err = _run(capsys, "info", "--index", idx)
+    assert code == 2 and "'chunker' is outside a table; put it under [index]" in err
 
 
 def test_ingest_settings_never_stop_a_read_and_add_names_the_one_that_differs(

@@ -168,7 +168,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
     A file without tables is read as the ``[index]`` table (the older layout).
 
     Raises:
-        ConfigError: unreadable file, or an unknown table or ``[llm]`` key.
+        ConfigError: unreadable file, an unknown table or ``[llm]`` key, or a key outside a table when
+            the file has tables.
     """
     where = Path(path) if path else find_settings()
     if where is None:
@@ -177,6 +178,11 @@ def load_settings(path: str | Path | None = None) -> Settings:
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     if not tables:
         return Settings(path=where, index=data)
+    loose = sorted(set(data) - set(tables))
+    if loose:  # beside tables a top-level key would be dropped without a word
+        raise ConfigError(
+            f"{where}: {loose[0]!r} is outside a table; put it under [index] (or [search], [llm], [qdrant])"
+        )
     unknown = sorted(set(tables) - {"index", "search", "llm", "qdrant"})
     if unknown:
         raise ConfigError(
