@@ -262,8 +262,14 @@ def test_files_outside_the_roots_are_not_served_even_through_a_symlink(
     with serving(index_dir, roots=[served]) as (srv, _):
         _one_line_error(_get(srv, f"/api/videos/{video_id}/media"), 404)
         _one_line_error(_get(srv, f"/api/segments/{segment}/keyframe.jpg"), 404)
-        outside = [str(served / "talk.mp4"), str(served / ".." / "index"), "/etc", str(elsewhere)]
-        for path in outside:
+        outside = [
+            str(served / "talk.mp4"),
+            str(served / ".." / "index"),
+            "/etc",
+            str(elsewhere),
+            str(served),
+        ]
+        for path in outside:  # the last: a folder inside the root holding the link out of it
             response = httpx.post(f"{srv.url}/api/index", json={"paths": [path]}, timeout=30)
             assert "outside the folders" in _one_line_error(response, 403, "Forbidden")
     with serving(index_dir, roots=[served, elsewhere]) as (srv, _):  # the same link, its target now served
