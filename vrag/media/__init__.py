@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from vrag.media._scan import ScanReport, scan_videos
+from vrag.media._scan import ScanReport, scan_videos, video_files
 from vrag.media._source import VideoSource, open_video
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "read_subtitle_file",
     "scan_videos",
     "sentence_boundaries",
+    "video_files",
 ]
 
 # Text helpers live in their own private modules and load on first use (OCR and ASR pull in heavy libraries).

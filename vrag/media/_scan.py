@@ -43,7 +43,7 @@ def scan_videos(paths_or_dirs: PathLike | Iterable[PathLike], *, recursive: bool
     """
     videos: list[VideoSource] = []
     failed: list[tuple[Path, MediaError]] = []
-    for path in _candidates(paths_or_dirs, recursive):
+    for path in video_files(paths_or_dirs, recursive=recursive):
         try:
             videos.append(open_video(path))
         except MediaError as err:
@@ -52,7 +52,9 @@ def scan_videos(paths_or_dirs: PathLike | Iterable[PathLike], *, recursive: bool
     return ScanReport(videos=tuple(videos), failed=tuple(failed))
 
 
-def _candidates(paths_or_dirs: PathLike | Iterable[PathLike], recursive: bool) -> Iterator[Path]:
+def video_files(paths_or_dirs: PathLike | Iterable[PathLike], *, recursive: bool = True) -> Iterator[Path]:
+    """The files given and the video files inside the folders given (by extension, hidden ones skipped),
+    each real file once, in order; nothing is opened."""
     roots = [paths_or_dirs] if isinstance(paths_or_dirs, str | os.PathLike) else list(paths_or_dirs)
     seen: set[Path] = set()
     for root in roots:

@@ -470,14 +470,14 @@ class _RayRuntime:
 
 def list_videos(paths: Sequence[str]) -> list[str]:
     """The video files under ``paths`` (local files/folders or fsspec URLs), each once, in order."""
+    from vrag.media import video_files
     from vrag.media._probe import VIDEO_EXTENSIONS
-    from vrag.media._scan import _candidates
 
     out: list[str] = []
     for path in paths:
         if "://" not in path or path.startswith("file://"):
             local = path.removeprefix("file://")
-            out += [str(p.resolve()) for p in _candidates([local], recursive=True)]
+            out += [str(p.resolve()) for p in video_files(local)]
             continue
         fs, root = _fs(path)
         if fs.isdir(root):

@@ -280,9 +280,9 @@ async def index_videos(request: Request, body: IndexRequest) -> dict[str, str]:
         if not path.exists():
             raise ApiError(404, f"{item}: no such file or folder")
         if path.is_dir():  # a link inside a root may point out of it
-            from vrag.media._scan import _candidates
+            from vrag.media import video_files
 
-            out = next((p for p in _candidates([path], recursive=True) if not svc.roots.inside(p)), None)
+            out = next((p for p in video_files(path) if not svc.roots.inside(p)), None)
             if out is not None:
                 raise ApiError(
                     403, f"{out}: a link to a file outside the folders this server may read", "Forbidden"
